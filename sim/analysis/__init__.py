@@ -1,0 +1,1 @@
+"""Analytic references and statistics used to validate simulator output."""

@@ -1,0 +1,125 @@
+"""The ``chaossim`` command: a thin shell over the Python API (sim.load_scenario, sim.run, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sim.engine.trace import TraceError
+from sim.spec import ScenarioError, json_schema, load_scenario
+
+DEMO = "builtin:demo"
+
+
+def _fmt_s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def summary_table(summary: dict) -> str:
+    """The short table ``chaossim run`` prints."""
+    m = summary["measured"]
+    acc = summary["accounting"]
+    lines = [
+        f"scenario {summary['scenario']}  seed {summary['seed']}  "
+        f"measured {m['window_s'][0]:g}-{m['window_s'][1]:g} s",
+        f"  availability       {m['availability'] * 100:.3f} %" if m["availability"] is not None
+        else "  availability       - (no request ended)",
+        f"  goodput            {m['goodput_rps']:.2f} req/s",
+        f"  latency p50 / p99  {_fmt_s(m['latency_s']['p50'])} / {_fmt_s(m['latency_s']['p99'])}",
+        f"  TTFT p50 / p99     {_fmt_s(m['ttft_s']['p50'])} / {_fmt_s(m['ttft_s']['p99'])}",
+        f"  attempts/request   {summary['attempts_per_request'] or 0:.3f}",
+    ]
+    failures = m["failures"]
+    lines.append("  failures           " + (", ".join(f"{k} {v}" for k, v in failures.items()) or "none"))
+    lines.append(
+        f"  accounting         {acc['arrivals']} arrived = {acc['ended']} ended + {acc['in_flight_at_end']} in flight"
+        + ("" if acc["balanced"] else "  (UNBALANCED)")
+    )
+    return "\n".join(lines)
+
+
+def _load(path: str):
+    try:
+        return load_scenario(path)
+    except ScenarioError as err:
+        for p in err.problems:
+            print(p, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.experiment.run import run
+    from sim.report.files import write_run
+
+    scenario = _load(args.scenario)
+    try:
+        result = run(scenario, args.seed, record_requests=args.record_requests, progress=True)
+    except TraceError as err:
+        print(f"workload: {err}", file=sys.stderr)
+        return 2
+    if args.out:
+        out = Path(args.out)
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{scenario.name}-{stamp}"
+    write_run(result, out, figures=not args.no_figures)
+    print(summary_table(result.summary))
+    print(f"results in {out}/")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    _load(args.scenario)
+    print("ok")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    sys.stdout.write(json_schema() + "\n")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from sim.build import topology_graph
+    from sim.report.figures import save_topology
+
+    scenario = _load(args.scenario)
+    out = Path(args.out) if args.out else Path(f"{scenario.name}-topology.png")
+    save_topology(topology_graph(scenario), out)
+    print(f"wrote {out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chaossim", description="Chaos-engineering simulator for AI serving stacks.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="simulate a scenario and write its results")
+    r.add_argument("scenario", nargs="?", default=DEMO, help="scenario YAML (default: the built-in demo)")
+    r.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's run.seed)")
+    r.add_argument("--out", default=None, help="results directory (default: runs/<scenario>-<UTC time>/)")
+    r.add_argument("--no-figures", action="store_true", help="skip the timeline PNG")
+    r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check a scenario file; print ok or every problem")
+    v.add_argument("scenario")
+    v.set_defaults(func=cmd_validate)
+    s = sub.add_parser("schema", help="print the scenario JSON Schema")
+    s.set_defaults(func=cmd_schema)
+    g = sub.add_parser("graph", help="draw a scenario's topology as PNG")
+    g.add_argument("scenario")
+    g.add_argument("--out", default=None, help="PNG path (default: <scenario>-topology.png)")
+    g.set_defaults(func=cmd_graph)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""A client population: generates requests, sends attempts, times out, retries, records outcomes.
+
+The client is where a request begins and ends: it is the only place that records an outcome, so
+every request ends exactly once. Open loop: arrivals do not wait for earlier requests.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sim.engine.distributions import Sampler, UniformSampler
+from sim.engine.request import SUCCESS_OUTCOMES, Attempt, Request
+from sim.engine.trace import Trace
+from sim.engine.world import World
+
+_SERVED = frozenset(SUCCESS_OUTCOMES)
+
+
+class Client:
+    """Sends requests to its load balancers; holds a retry policy and a per-attempt timeout."""
+
+    kind = "client"
+
+    def __init__(self, world: World, name: str, zone: str | None, balancers: list[Any], users: int,
+                 prompt: Sampler | None, output: Sampler | None, timeout_s: float | None, retry: Any,
+                 cancel_on_timeout: bool, discovery: Any = None, discovery_ttl_s: float = 0.0):
+        self.world = world
+        self.name = name
+        self.zone = zone
+        self.balancers = balancers
+        self.users = users
+        self.prompt = prompt
+        self.output = output
+        self.timeout_s = timeout_s
+        self.retry = retry
+        self.cancel_on_timeout = cancel_on_timeout
+        self.discovery = discovery
+        self.discovery_ttl_s = discovery_ttl_s
+        self._resolved_until = -math.inf
+        self._u = UniformSampler(world.streams.get(name, "routing"))
+        self._ids = 0
+        self._id_prefix = 0
+
+    # --- arrivals ----------------------------------------------------------------------------------
+    def start_rate(self, rate_rps: float, steps: list[tuple[float, float]], gap: Sampler) -> None:
+        """Renewal arrivals: ``gap`` samples inter-arrival times at rate 1; the rate follows the schedule.
+
+        At a rate change the pending gap is redrawn at the new rate (exact for Poisson arrivals,
+        whose gaps are memoryless; an approximation for Gamma).
+        """
+        self._gap = gap
+        self._steps = sorted(steps)
+        self._rate = rate_rps
+        self._epoch = 0
+        for at_s, _ in self._steps:
+            self.world.call_later(at_s, self._rate_change)
+        self._schedule_next()
+
+    def _rate_change(self) -> None:
+        at_s, rate = self._steps.pop(0)
+        self._rate = rate
+        self._epoch += 1
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        if self._rate > 0:
+            self.world.call_later(self._gap() / self._rate, self._poisson_arrival, self._epoch)
+
+    def _poisson_arrival(self, epoch: int) -> None:
+        if epoch != self._epoch:
+            return
+        self.arrive(int(self.prompt()), int(self.output()))
+        self._schedule_next()
+
+    def start_trace(self, trace: Trace, time_scale: float, loop: bool, use_trace_tokens: bool) -> None:
+        """Replay a trace: arrival offsets scaled by ``time_scale``; tokens from the trace or the samplers."""
+        self._trace = trace
+        self._offsets = (trace.offsets_s * time_scale).tolist()
+        self._tprompt = trace.prompt_tokens.tolist()
+        self._toutput = trace.output_tokens.tolist()
+        self._trace_tokens = use_trace_tokens
+        self._loop = loop
+        gaps = self._offsets
+        self._period_s = gaps[-1] + (gaps[-1] / max(1, len(gaps) - 1) if len(gaps) > 1 else 1.0)
+        self._index = 0
+        self._base_s = 0.0
+        self.world.call_later(self._offsets[0], self._trace_arrival)
+
+    def _trace_arrival(self) -> None:
+        i = self._index
+        if self._trace_tokens:
+            self.arrive(self._tprompt[i], self._toutput[i])
+        else:
+            self.arrive(int(self.prompt()), int(self.output()))
+        i += 1
+        if i >= len(self._offsets):
+            if not self._loop:
+                return
+            i = 0
+            self._base_s += self._period_s
+        self._index = i
+        delay = self._base_s + self._offsets[i] - self.world.env.now
+        self.world.call_later(max(0.0, delay), self._trace_arrival)
+
+    # --- request lifecycle -------------------------------------------------------------------------
+    def arrive(self, prompt_tokens: int, output_tokens: int) -> Request:
+        """A new request from a random user."""
+        now = self.world.env.now
+        self._ids += 1
+        user = int(self._u() * self.users)
+        req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
+        self.world.metrics.arrival(now)
+        self.send(req)
+        return req
+
+    def send(self, req: Request) -> None:
+        """Send one attempt of a request."""
+        world = self.world
+        now = world.env.now
+        req.attempts += 1
+        att = Attempt(req, req.attempts, now, self._reply)
+        world.metrics.attempt(now)
+        if self.timeout_s is not None:
+            world.call_later(self.timeout_s, self._timed_out, att)
+        if self.discovery is not None and now >= self._resolved_until:
+            if self.discovery.resolve():
+                self._resolved_until = now + self.discovery_ttl_s
+            else:
+                self._reply(att, "network_error")
+                return
+        balancers = self.balancers
+        lb = balancers[0] if len(balancers) == 1 else balancers[int(self._u() * len(balancers))]
+        network = world.network
+        if not network.reachable(self.zone, lb.zone):
+            self._reply(att, "network_error")
+            return
+        latency = network.latency_s(self.zone, lb.zone)
+        if latency:
+            att.path_latency_s = latency
+            world.call_later(latency, lb.handle, att)
+        else:
+            lb.handle(att)
+
+    def _reply(self, att: Attempt, outcome: str) -> None:
+        """The response leaves the server (or a proxy); it reaches the client after the path latency."""
+        if att.path_latency_s:
+            self.world.call_later(att.path_latency_s, self._receive, att, outcome)
+        else:
+            self._receive(att, outcome)
+
+    def _receive(self, att: Attempt, outcome: str) -> None:
+        if att.finished:
+            return
+        att.finished = True
+        if outcome in _SERVED:
+            req = att.request
+            if att.t_first_token_s is not None:
+                req.ttft_s = att.t_first_token_s + att.path_latency_s - req.t_arrival_s
+            if att.wrong and outcome == "success":
+                outcome = "wrong_answer"
+            self._finish(req, outcome, att)
+        else:
+            self._failed(att, outcome)
+
+    def _timed_out(self, att: Attempt) -> None:
+        if att.finished:
+            return
+        att.finished = True
+        if self.cancel_on_timeout and att.server is not None:
+            server = self.world.components.get(att.server)
+            if server is not None:
+                server.cancel(att)
+        self._failed(att, "timeout")
+
+    def _failed(self, att: Attempt, reason: str) -> None:
+        req = att.request
+        if self.retry is not None and self.retry.should_retry(reason, att.number):
+            self.world.call_later(self.retry.backoff_s(att.number), self.send, req)
+        else:
+            self._finish(req, reason, att)
+
+    def _finish(self, req: Request, outcome: str, att: Attempt) -> None:
+        if req.done:
+            raise RuntimeError(f"request {req.id} of {self.name} ended twice")
+        req.done = True
+        req.outcome = outcome
+        req.t_done_s = self.world.env.now
+        wait = None if att.t_service_start_s is None else att.t_service_start_s - att.t_start_s
+        self.world.metrics.outcome(req, outcome, req.t_done_s, wait, att.server)

@@ -1,0 +1,98 @@
+"""A database with a connection pool: at most ``pool_size`` queries at once, a bounded wait for a connection."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sim.engine.distributions import Sampler
+from sim.engine.world import World
+from sim.observe.timeline import Cause
+
+
+class Database:
+    """Serves queries with a service-time distribution; waits longer than connect_timeout_s fail.
+
+    ``call(zone, on_done, *args)`` ends with ``on_done(*args, ok)``; the round trip from the caller's
+    zone is added to the query time. ``slow_factor`` and ``available`` are what faults change.
+    """
+
+    kind = "database"
+
+    def __init__(self, world: World, name: str, zone: str, pool_size: int, queue_capacity: int,
+                 connect_timeout_s: float, service: Sampler):
+        self.world = world
+        self.name = name
+        self.zone = zone
+        self.pool_size = pool_size
+        self.queue_capacity = queue_capacity
+        self.connect_timeout_s = connect_timeout_s
+        self.service = service
+        self.busy = 0
+        self.waiting: deque[list[Any]] = deque()
+        self.slow_factor = 1.0
+        self.available = True
+        self.queries = 0
+        self.failures = 0
+        self._on_hi = max(1, int(queue_capacity * 0.9))
+        world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
+
+    def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
+        """Same interface as a cache's: the user does not matter to a database."""
+        self.call(zone, on_done, *args)
+
+    def call(self, zone: str, on_done: Callable[..., None], *args: Any) -> None:
+        """Run one query for a caller in ``zone``."""
+        rtt = 2 * self.world.network.latency_s(zone, self.zone)
+        if not self.available or not self.world.network.reachable(zone, self.zone):
+            self.failures += 1
+            self.world.call_later(rtt + self.connect_timeout_s if not self.available else rtt, on_done, *args, False)
+            return
+        self.queries += 1
+        if self.busy < self.pool_size:
+            self._start(rtt, on_done, args)
+        elif len(self.waiting) < self.queue_capacity:
+            entry = [rtt, on_done, args, False]
+            self.waiting.append(entry)
+            self.world.call_later(self.connect_timeout_s, self._wait_expired, entry)
+            self._check_load()
+        else:
+            self.failures += 1
+            self.world.call_later(rtt, on_done, *args, False)
+
+    def _start(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
+        self.busy += 1
+        self.world.call_later(self.service() * self.slow_factor + rtt, self._done, on_done, args)
+
+    def _done(self, on_done: Callable[..., None], args: tuple) -> None:
+        self.busy -= 1
+        while self.waiting and self.busy < self.pool_size:
+            entry = self.waiting.popleft()
+            if entry[3]:
+                continue
+            entry[3] = True
+            self._start(entry[0], entry[1], entry[2])
+        self._check_load()
+        on_done(*args, True)
+
+    def _wait_expired(self, entry: list[Any]) -> None:
+        if entry[3]:
+            return
+        entry[3] = True
+        self.failures += 1
+        try:
+            self.waiting.remove(entry)
+        except ValueError:
+            pass
+        entry[1](*entry[2], False)
+
+    def _check_load(self) -> None:
+        q = len(self.waiting)
+        state = self.world.timeline.current.get(self.name)
+        if state == "healthy" and q >= self._on_hi:
+            self.world.set_state(self.name, "overloaded",
+                                 Cause("mechanism", self.name, "connection_pool", f"{q} queries waiting"))
+        elif state == "overloaded" and q <= self.queue_capacity // 2:
+            self.world.set_state(self.name, "healthy",
+                                 Cause("mechanism", self.name, "connection_pool", f"wait queue drained to {q}"))

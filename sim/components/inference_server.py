@@ -1,0 +1,255 @@
+"""An LLM replica with continuous batching, a KV-cache limit and a prefill/decode time model.
+
+Cost per request, not per token: the batch runs "epochs" of decode iterations with a fixed
+membership, and the simulator jumps from one composition change to the next (a request finishes,
+the KV cache fills, or a waiting request can join at the next iteration boundary). Within an epoch
+of B requests starting with C context tokens, iteration j takes a + b*B + c*(C + j*B), so k
+iterations take k*(a + b*B + c*C) + c*B*k*(k-1)/2 — a closed form, no event per token.
+
+Bookkeeping is O(log B) per change: with G the number of decode iterations run so far, a running
+request that joined at G_j holding ctx_j tokens holds ctx_j + (G - G_j) now and finishes at
+G_j + (output - generated_at_join); the batch's context is S + B*G with S = sum(ctx_j - G_j).
+
+Scheduling follows vLLM's default: waiting requests are admitted at an iteration boundary when the
+batch has a free slot and the KV cache has room for their prompt; admitted prompts run as one
+prefill iteration that stalls decoding and yields each request's first token. When decoding would
+overflow the KV cache, the youngest running request is preempted and later recomputed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+from sim.components.server import ServerBase
+from sim.engine.request import Attempt
+from sim.engine.world import World
+from sim.spec.topology import LLMServerSpec
+
+
+class _Running:
+    __slots__ = ("att", "ctx0", "join_g", "finish_g", "gen0", "gone")
+
+    def __init__(self, att: Attempt, ctx0: int, join_g: int, finish_g: int, gen0: int):
+        self.att = att
+        self.ctx0 = ctx0
+        self.join_g = join_g
+        self.finish_g = finish_g
+        self.gen0 = gen0
+        self.gone = False
+
+
+class LLMServer(ServerBase):
+    """Continuous-batching LLM server (see module docstring for the time model)."""
+
+    def __init__(self, world: World, name: str, pool: str, zone: str, spec: LLMServerSpec):
+        super().__init__(world, name, pool, zone, spec.queue_capacity, spec.model_load_s)
+        self.spec = spec
+        self.max_batch = spec.max_batch_size
+        self.kv_capacity = spec.kv_cache_tokens
+        self.waiting: deque[Attempt] = deque()
+        self._heap: list[tuple[int, int, _Running]] = []
+        self._order: list[_Running] = []
+        self._seq = 0
+        self.batch = 0
+        self._s = 0
+        self._g = 0
+        self._token = 0
+        self._busy = False
+        self._epoch: tuple[float, int, float, float] | None = None  # (t0, steps, a, c2)
+        self._cut = False
+        self._prefilling: list[Attempt] = []
+        self._cancel_pending = False
+        self.preemptions = 0
+
+    # --- interface ---------------------------------------------------------------------------------
+    def queue_length(self) -> int:
+        return len(self.waiting)
+
+    @property
+    def kv_used_tokens(self) -> int:
+        return self._s + self.batch * self._g
+
+    def _enqueue(self, att: Attempt) -> None:
+        self.waiting.append(att)
+        if not self._busy:
+            self._next()
+        elif (
+            self._epoch is not None
+            and not self._cut
+            and self.batch < self.max_batch
+            and self.kv_used_tokens + att.request.prompt_tokens + att.generated + 1 <= self.kv_capacity
+        ):
+            self._cut_epoch()
+        self._check_load()
+
+    def _cancel(self, att: Attempt) -> None:
+        self._cancel_pending = True
+        if self._epoch is not None and not self._cut:
+            self._cut_epoch()
+
+    def _drop_all(self, outcome: str) -> None:
+        lost = list(self.waiting) + [r.att for r in self._order if not r.gone]
+        lost += self._prefilling
+        self.waiting.clear()
+        self._reset()
+        for att in lost:
+            self._reply(att, outcome)
+
+    # --- scheduler ---------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._heap.clear()
+        self._order.clear()
+        self._prefilling = []
+        self.batch = 0
+        self._s = 0
+        self._g = 0
+        self._token += 1
+        self._busy = False
+        self._epoch = None
+
+    def _next(self) -> None:
+        """At an iteration boundary: admit and prefill, or run a decode epoch, or go idle."""
+        spec = self.spec
+        slow = self.slow_factor
+        self._epoch = None
+        self._cut = False
+        admitted: list[Attempt] = []
+        used = self._s + self.batch * self._g
+        tokens = 0
+        waiting = self.waiting
+        while waiting and self.batch + len(admitted) < self.max_batch:
+            att = waiting[0]
+            if att.cancelled:
+                waiting.popleft()
+                self._reply(att, "cancelled")
+                continue
+            need = att.request.prompt_tokens + att.generated + 1
+            if used + need > self.kv_capacity:
+                if self.batch == 0 and not admitted:
+                    waiting.popleft()
+                    self._reply(att, "rejected")  # can never fit in this KV cache
+                    continue
+                break
+            waiting.popleft()
+            admitted.append(att)
+            used += need
+            tokens += need - 1
+        if admitted:
+            self._busy = True
+            self._prefilling = admitted
+            dt = (spec.prefill_base_s + spec.prefill_per_token_s * tokens) * slow
+            now = self.world.env.now
+            for att in admitted:
+                if att.t_service_start_s is None:
+                    att.t_service_start_s = now
+            self.world.call_later(dt, self._prefill_done, self._token)
+            return
+        if self.batch == 0:
+            self._busy = False
+            return
+        g = self._g
+        while True:
+            heap = self._heap
+            while heap[0][2].gone:
+                heapq.heappop(heap)
+            k_finish = heap[0][0] - g
+            context = self._s + self.batch * g
+            k_memory = (self.kv_capacity - context) // self.batch
+            if k_memory >= 1 or self.batch == 1:
+                break
+            self._preempt_youngest()
+            if self.batch == 0:
+                self._next()
+                return
+        k = k_finish if self.batch == 1 else min(k_finish, k_memory)
+        a = (spec.decode_base_s + spec.decode_per_seq_s * self.batch + spec.decode_per_context_token_s * context) * slow
+        c2 = spec.decode_per_context_token_s * self.batch * slow
+        self._busy = True
+        self._epoch = (self.world.env.now, k, a, c2)
+        self.world.call_later(k * a + c2 * k * (k - 1) / 2, self._epoch_done, self._token, k)
+
+    def _cut_epoch(self) -> None:
+        """End the running epoch at the next iteration boundary so waiting work can join."""
+        t0, k, a, c2 = self._epoch
+        elapsed = self.world.env.now - t0
+        if c2 > 0:
+            b = a - c2 / 2
+            j = math.ceil((-b + math.sqrt(b * b + 2 * c2 * elapsed)) / c2 - 1e-9)
+        else:
+            j = math.ceil(elapsed / a - 1e-9) if a > 0 else 0
+        j = max(1, j)
+        if j >= k:
+            return
+        self._cut = True
+        self._token += 1
+        self._epoch = (t0, j, a, c2)
+        t_end = t0 + j * a + c2 * j * (j - 1) / 2
+        self.world.call_later(max(0.0, t_end - self.world.env.now), self._epoch_done, self._token, j)
+
+    def _epoch_done(self, token: int, steps: int) -> None:
+        if token != self._token:
+            return
+        self._g += steps
+        g = self._g
+        heap = self._heap
+        while heap and (heap[0][2].gone or heap[0][0] <= g):
+            _, _, run = heapq.heappop(heap)
+            if run.gone:
+                continue
+            self._remove(run)
+            run.att.generated = run.att.request.output_tokens
+            self._served(run.att)
+        if self._cancel_pending:
+            self._cancel_pending = False
+            for run in self._order:
+                if not run.gone and run.att.cancelled:
+                    self._remove(run)
+                    self._reply(run.att, "cancelled")
+        self._next()
+        self._check_load()
+
+    def _prefill_done(self, token: int) -> None:
+        if token != self._token:
+            return
+        now = self.world.env.now
+        admitted, self._prefilling = self._prefilling, []
+        g = self._g
+        for att in admitted:
+            if att.cancelled:
+                self._reply(att, "cancelled")
+                continue
+            if att.t_first_token_s is None:
+                att.t_first_token_s = now
+            gen0 = att.generated + 1
+            att.generated = gen0
+            remaining = att.request.output_tokens - gen0
+            if remaining <= 0:
+                self._served(att)
+                continue
+            run = _Running(att, att.request.prompt_tokens + gen0, g, g + remaining, gen0)
+            self._seq += 1
+            heapq.heappush(self._heap, (run.finish_g, self._seq, run))
+            self._order.append(run)
+            self.batch += 1
+            self._s += run.ctx0 - g
+        self._next()
+        self._check_load()
+
+    def _remove(self, run: _Running) -> None:
+        run.gone = True
+        self.batch -= 1
+        self._s -= run.ctx0 - run.join_g
+        if len(self._order) > 2 * self.batch + 32:
+            self._order = [r for r in self._order if not r.gone]
+
+    def _preempt_youngest(self) -> None:
+        while self._order and self._order[-1].gone:
+            self._order.pop()
+        run = self._order.pop()
+        att = run.att
+        att.generated = run.gen0 + (self._g - run.join_g)
+        self._remove(run)
+        self.preemptions += 1
+        self.waiting.appendleft(att)

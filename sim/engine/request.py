@@ -1,0 +1,75 @@
+"""A request (what a user asked for) and an attempt (one try of it), and the closed set of outcomes.
+
+A request ends exactly once, with one outcome. Attempts can be abandoned (client timeout) while a
+server keeps working on them: that wasted work is what turns retries into a storm.
+"""
+
+from __future__ import annotations
+
+SUCCESS_OUTCOMES = ("success", "wrong_answer", "degraded")
+"""Served outcomes: ``wrong_answer`` is served but silently bad; ``degraded`` is a fallback answer."""
+
+FAILURE_REASONS = (
+    "timeout",
+    "rejected",
+    "rate_limited",
+    "no_healthy_upstream",
+    "server_error",
+    "dependency_error",
+    "network_error",
+    "cancelled",
+)
+"""Why a request failed (DESIGN.md principle 2): a closed set."""
+
+OUTCOMES = SUCCESS_OUTCOMES + FAILURE_REASONS
+OUTCOME_INDEX = {name: i for i, name in enumerate(OUTCOMES)}
+
+
+class Request:
+    """One user request: created by a client, ended exactly once with an outcome."""
+
+    __slots__ = (
+        "id", "client", "user", "t_arrival_s", "prompt_tokens", "output_tokens", "attempts", "done",
+        "outcome", "t_done_s", "ttft_s", "priority",
+    )
+
+    def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int):
+        self.id = rid
+        self.client = client
+        self.user = user
+        self.t_arrival_s = t_arrival_s
+        self.prompt_tokens = prompt_tokens
+        self.output_tokens = output_tokens
+        self.attempts = 0
+        self.done = False
+        self.outcome: str | None = None
+        self.t_done_s = 0.0
+        self.ttft_s: float | None = None
+        self.priority = 0
+
+
+class Attempt:
+    """One try of a request through the stack; ``finished`` is set by whichever ends it first.
+
+    ``reply`` is the function that carries the result back to the client (set by the client).
+    ``path_latency_s`` accumulates the one-way network latency of every hop, paid again on the way back.
+    """
+
+    __slots__ = (
+        "request", "number", "t_start_s", "finished", "cancelled", "reply", "path_latency_s",
+        "server", "t_service_start_s", "t_first_token_s", "generated", "wrong",
+    )
+
+    def __init__(self, request: Request, number: int, t_start_s: float, reply):
+        self.request = request
+        self.number = number
+        self.t_start_s = t_start_s
+        self.finished = False
+        self.cancelled = False
+        self.reply = reply
+        self.path_latency_s = 0.0
+        self.server: str | None = None
+        self.t_service_start_s: float | None = None
+        self.t_first_token_s: float | None = None
+        self.generated = 0
+        self.wrong = False

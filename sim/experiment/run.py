@@ -1,0 +1,47 @@
+"""Run one scenario with one seed: build, schedule faults, simulate, collect."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sim.build import build_stack, topology_graph
+from sim.engine.world import World
+from sim.faults import schedule_faults
+from sim.observe.result import RunResult, collect
+from sim.spec.scenario import Scenario
+
+
+def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = False,
+        progress: bool = False) -> RunResult:
+    """Simulate ``scenario`` (with ``seed``, default the scenario's) and return its results.
+
+    ``record_requests`` keeps one row per request (memory grows with requests; off by default).
+    ``progress`` draws a progress bar on stderr when it is a terminal and the run lasts over 2 s.
+    """
+    seed = scenario.run.seed if seed is None else seed
+    spec = scenario.run
+    world = World(seed, spec.duration_s, spec.bucket_s, spec.warmup_s, record_requests)
+    graph = topology_graph(scenario)
+    stack = build_stack(scenario, world)
+    schedule_faults(scenario, stack, world)
+    if progress and sys.stderr.isatty():
+        _run_with_progress(world, spec.duration_s)
+    else:
+        world.env.run(until=spec.duration_s)
+    return collect(scenario, seed, world, stack, graph)
+
+
+def _run_with_progress(world: World, duration_s: float, steps: int = 50) -> None:
+    start = time.monotonic()
+    shown = False
+    for i in range(1, steps + 1):
+        world.env.run(until=duration_s * i / steps)
+        elapsed = time.monotonic() - start
+        if elapsed > 2.0 or shown:
+            shown = True
+            bar = "#" * i + "." * (steps - i)
+            sys.stderr.write(f"\r[{bar}] {100 * i // steps:3d}%  {world.now:,.0f}/{duration_s:,.0f} s simulated")
+            sys.stderr.flush()
+    if shown:
+        sys.stderr.write("\n")

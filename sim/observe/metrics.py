@@ -1,0 +1,95 @@
+"""Streaming request metrics: per-bucket counts and histograms, whole-run histograms.
+
+Memory depends on run length / bucket_s and never on the number of requests (unless per-request
+records are asked for). Counts go to the bucket of the moment they happen: arrivals when a request
+arrives, outcomes and latencies when it ends.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Request
+from sim.observe.histogram import N_BINS, LogHistogram, bin_index
+
+_SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
+
+
+class MetricsRecorder:
+    """Counts every arrival, attempt and outcome; keeps latency / TTFT / TPOT histograms."""
+
+    def __init__(self, duration_s: float, bucket_s: float, warmup_s: float, record_requests: bool = False):
+        self.bucket_s = bucket_s
+        self.warmup_s = warmup_s
+        self.n_buckets = max(1, math.ceil(duration_s / bucket_s))
+        n = self.n_buckets
+        self.arrivals = [0] * n
+        self.attempts = [0] * n
+        self.outcomes = [[0] * len(OUTCOMES) for _ in range(n)]
+        self._lat_hist: dict[int, list[int]] = {}
+        self._ttft_hist: dict[int, list[int]] = {}
+        self.total_arrivals = 0
+        self.total_attempts = 0
+        self.total_outcomes = [0] * len(OUTCOMES)
+        self.latency = LogHistogram()
+        self.ttft = LogHistogram()
+        self.tpot = LogHistogram()
+        self.measured_outcomes = [0] * len(OUTCOMES)
+        self.records: list[tuple] | None = [] if record_requests else None
+
+    def _bucket(self, t: float) -> int:
+        b = int(t / self.bucket_s)
+        return b if b < self.n_buckets else self.n_buckets - 1
+
+    def arrival(self, t: float) -> None:
+        """A new request entered the system."""
+        self.arrivals[self._bucket(t)] += 1
+        self.total_arrivals += 1
+
+    def attempt(self, t: float) -> None:
+        """A client sent an attempt (first try or retry)."""
+        self.attempts[self._bucket(t)] += 1
+        self.total_attempts += 1
+
+    def outcome(self, req: Request, outcome: str, t: float, wait_s: float | None, server: str | None) -> None:
+        """A request ended; called exactly once per request."""
+        k = OUTCOME_INDEX[outcome]
+        b = self._bucket(t)
+        self.outcomes[b][k] += 1
+        self.total_outcomes[k] += 1
+        latency = t - req.t_arrival_s
+        measured = t >= self.warmup_s
+        if measured:
+            self.measured_outcomes[k] += 1
+        if k in _SERVED:
+            hist = self._lat_hist.get(b)
+            if hist is None:
+                hist = self._lat_hist[b] = [0] * N_BINS
+            hist[bin_index(latency)] += 1
+            if req.ttft_s is not None:
+                th = self._ttft_hist.get(b)
+                if th is None:
+                    th = self._ttft_hist[b] = [0] * N_BINS
+                th[bin_index(req.ttft_s)] += 1
+            if measured:
+                self.latency.add(latency)
+                if req.ttft_s is not None:
+                    self.ttft.add(req.ttft_s)
+                    if req.output_tokens > 1:
+                        self.tpot.add((latency - req.ttft_s) / (req.output_tokens - 1))
+        if self.records is not None:
+            self.records.append(
+                (req.id, req.client, req.user, req.t_arrival_s, t, outcome, req.attempts, latency,
+                 req.ttft_s if req.ttft_s is not None else math.nan, wait_s if wait_s is not None else math.nan,
+                 server or "", req.prompt_tokens, req.output_tokens)
+            )
+
+    def histogram_array(self, which: str) -> np.ndarray:
+        """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""
+        src = self._lat_hist if which == "latency" else self._ttft_hist
+        out = np.zeros((self.n_buckets, N_BINS), dtype=np.int64)
+        for b, counts in src.items():
+            out[b] = counts
+        return out

@@ -1,0 +1,172 @@
+"""RunResult: everything a run produced, as plain data (summary dict, numpy time series, timeline)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from sim.engine.request import FAILURE_REASONS, OUTCOMES, SUCCESS_OUTCOMES
+from sim.observe.histogram import quantile_from_counts
+from sim.observe.timeline import Transition
+
+REQUEST_COLUMNS = (
+    "id", "client", "user", "arrival_s", "end_s", "outcome", "attempts", "latency_s", "ttft_s", "wait_s", "server",
+    "prompt_tokens", "output_tokens",
+)
+
+
+@dataclass
+class RunResult:
+    """One run's results. ``summary`` is JSON-ready; ``timeseries`` maps names to equal-length arrays."""
+
+    scenario: Any
+    seed: int
+    summary: dict[str, Any]
+    timeseries: dict[str, np.ndarray]
+    transitions: list[Transition]
+    fault_log: list[dict[str, Any]]
+    graph: nx.DiGraph
+    requests: dict[str, np.ndarray] | None = None
+    components: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_pandas(self):
+        """The time series as a pandas DataFrame (needs pandas, which chaossim does not depend on)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.timeseries)
+
+    def states_table(self) -> list[dict[str, Any]]:
+        """The state timeline as rows: time, component, state, previous, cause and its links."""
+        return [
+            {"id": t.id, "t_s": t.t_s, "component": t.component, "state": t.state, "previous": t.previous or "",
+             "cause_kind": t.cause.kind, "cause_source": t.cause.source, "mechanism": t.cause.mechanism,
+             "detail": t.cause.detail, "parents": " ".join(str(p) for p in t.cause.parents)}
+            for t in self.transitions
+        ]
+
+
+def _stats(hist) -> dict[str, float | None]:
+    if not hist.count:
+        return {"count": 0, "mean": None, "p50": None, "p90": None, "p99": None, "max": None}
+    return {"count": hist.count, "mean": hist.mean, "p50": hist.quantile(0.5), "p90": hist.quantile(0.9),
+            "p99": hist.quantile(0.99), "max": hist.max}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN becomes None, floats are rounded to 9 significant digits for readable output."""
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else float(f"{v:.9g}")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph) -> RunResult:
+    """Assemble a RunResult from a finished world."""
+    m = world.metrics
+    run = scenario.run
+    outcomes = dict(zip(OUTCOMES, m.total_outcomes, strict=True))
+    ended = sum(m.total_outcomes)
+    in_flight = m.total_arrivals - ended
+    measured = dict(zip(OUTCOMES, m.measured_outcomes, strict=True))
+    measured_ended = sum(m.measured_outcomes)
+    served = sum(measured[o] for o in SUCCESS_OUTCOMES)
+    window_s = run.duration_s - run.warmup_s
+    summary = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "duration_s": run.duration_s,
+        "warmup_s": run.warmup_s,
+        "accounting": {
+            "arrivals": m.total_arrivals,
+            "ended": ended,
+            "in_flight_at_end": in_flight,
+            "outcomes": outcomes,
+            "balanced": in_flight >= 0 and m.total_arrivals == ended + in_flight,
+        },
+        "attempts": m.total_attempts,
+        "attempts_per_request": m.total_attempts / m.total_arrivals if m.total_arrivals else None,
+        "measured": {
+            "window_s": [run.warmup_s, run.duration_s],
+            "ended": measured_ended,
+            "availability": measured["success"] / measured_ended if measured_ended else None,
+            "served_ratio": served / measured_ended if measured_ended else None,
+            "goodput_rps": measured["success"] / window_s,
+            "outcomes": measured,
+            "failures": {r: measured[r] for r in FAILURE_REASONS if measured[r]},
+            "latency_s": _stats(m.latency),
+            "ttft_s": _stats(m.ttft),
+            "tpot_s": _stats(m.tpot),
+        },
+        "components": {name: component_stats(c) for name, c in stack.by_name.items()},
+        "faults": world.fault_log,
+    }
+    summary = _clean(summary)
+
+    n = m.n_buckets
+    t = np.arange(n) * run.bucket_s
+    counts = np.asarray(m.outcomes, dtype=np.int64).reshape(n, len(OUTCOMES))
+    arrivals = np.asarray(m.arrivals, dtype=np.int64)
+    ended_b = counts.sum(axis=1)
+    served_b = counts[:, [OUTCOMES.index(o) for o in SUCCESS_OUTCOMES]].sum(axis=1)
+    lat = m.histogram_array("latency")
+    ttft = m.histogram_array("ttft")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(ended_b > 0, counts[:, 0] / np.maximum(ended_b, 1), np.nan)
+    ts: dict[str, np.ndarray] = {
+        "t_s": t,
+        "arrivals": arrivals,
+        "attempts": np.asarray(m.attempts, dtype=np.int64),
+        "ended": ended_b,
+        "success_ratio": ratio,
+        "goodput_rps": counts[:, 0] / run.bucket_s,
+        "served": served_b,
+        "in_flight": np.cumsum(arrivals) - np.cumsum(ended_b),
+        "latency_p50_s": quantile_from_counts(lat, 0.5),
+        "latency_p99_s": quantile_from_counts(lat, 0.99),
+        "ttft_p50_s": quantile_from_counts(ttft, 0.5),
+        "ttft_p99_s": quantile_from_counts(ttft, 0.99),
+    }
+    for i, name in enumerate(OUTCOMES):
+        ts[f"outcome_{name}"] = counts[:, i]
+    requests = None
+    if m.records is not None:
+        cols = list(zip(*m.records, strict=True)) if m.records else [[] for _ in REQUEST_COLUMNS]
+        requests = {name: np.asarray(col) for name, col in zip(REQUEST_COLUMNS, cols, strict=True)}
+    return RunResult(scenario, seed, summary, ts, list(world.timeline.transitions), list(world.fault_log), graph,
+                     requests, dict(stack.by_name))
+
+
+def component_stats(c: Any) -> dict[str, Any]:
+    """A few end-of-run figures per component, by kind."""
+    kind = getattr(c, "kind", "")
+    if kind == "server":
+        out = {"kind": kind, "pool": c.pool, "zone": c.zone, "completed": c.completed, "failed": c.failed,
+               "final_state": c.state}
+        if hasattr(c, "area_busy"):
+            now = c.world.env.now
+            c._advance()
+            out["utilisation"] = c.area_busy / (now * c.concurrency) if now else 0.0
+            out["mean_in_system"] = c.area_in_system / now if now else 0.0
+        if hasattr(c, "preemptions"):
+            out["preemptions"] = c.preemptions
+        return out
+    if kind == "load_balancer":
+        return {"kind": kind, "routed": c.routed, "in_rotation": len(c.rotation), "replicas": len(c.servers)}
+    if kind == "database":
+        return {"kind": kind, "queries": c.queries, "failures": c.failures}
+    if kind == "cache":
+        total = c.hits + c.misses
+        return {"kind": kind, "hits": c.hits, "misses": c.misses, "hit_ratio": c.hits / total if total else None}
+    if kind == "discovery":
+        return {"kind": kind, "lookups": c.lookups}
+    return {"kind": kind}

@@ -1,0 +1,120 @@
+"""Writing a run's results to a directory, each file atomically.
+
+Every file is written to a temporary name in the same directory and renamed into place, so an
+interrupted run never leaves a half-written file. ``summary.json`` is written last: its presence
+means the run directory is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.observe.result import RunResult
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` via a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> None:
+    """Let ``writer`` produce a file at a temporary path (e.g. matplotlib's savefig), then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def to_json(data: Any) -> str:
+    """Stable JSON: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _csv_text(columns: dict[str, np.ndarray]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = list(columns)
+    w.writerow(names)
+    cols = [np.asarray(columns[n]) for n in names]
+    for row in zip(*cols, strict=True):
+        w.writerow(_cell(v) for v in row)
+    return buf.getvalue()
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "" if np.isnan(v) else f"{float(v):.9g}"
+    return str(v)
+
+
+def _rows_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: _cell(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:
+    """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml (and timeline.png)."""
+    import yaml
+
+    out_dir = Path(out_dir)
+    written = []
+
+    def put(name: str, text: str) -> None:
+        atomic_write_text(out_dir / name, text)
+        written.append(out_dir / name)
+
+    put("timeseries.csv", _csv_text(result.timeseries))
+    put("states.csv", _rows_csv(result.states_table()))
+    put("faults.json", to_json(result.fault_log))
+    put("scenario.yaml", yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False))
+    if result.requests is not None:
+        put("requests.csv", _csv_text(result.requests))
+    if figures:
+        from sim.report.figures import save_timeline
+
+        path = out_dir / "timeline.png"
+        save_timeline(result, path)
+        written.append(path)
+    put("summary.json", to_json(result.summary))
+    return written

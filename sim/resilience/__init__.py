@@ -1,0 +1,1 @@
+"""Resilience policies: objects components hold (retry, balancing, health checks, ...), swappable by scenario."""

@@ -1,0 +1,127 @@
+"""The whole scenario, and the cross-reference checks that field-level validation cannot do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+
+from sim.spec.common import StrictModel
+from sim.spec.faults import FaultSpec
+from sim.spec.policies import PoliciesSpec
+from sim.spec.run import RunSpec
+from sim.spec.slo import SLOSpec
+from sim.spec.topology import TopologySpec
+from sim.spec.workload import WorkloadSpec
+
+
+class Scenario(StrictModel):
+    """A validated scenario: topology, workload, faults, policies, SLO and run settings."""
+
+    name: str = Field("scenario", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    description: str = ""
+    topology: TopologySpec
+    workload: WorkloadSpec
+    faults: list[FaultSpec] = Field(default_factory=list)
+    policies: PoliciesSpec = Field(default_factory=PoliciesSpec)
+    slo: SLOSpec = Field(default_factory=SLOSpec)
+    run: RunSpec = Field(default_factory=RunSpec)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (dotted path) and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+BUILTIN_TRACE_NAMES = ("azure_conv",)
+
+
+def _check_trace_path(path: str, where: str) -> list[Problem]:
+    if path.startswith("builtin:"):
+        name = path[len("builtin:") :]
+        if name not in BUILTIN_TRACE_NAMES:
+            return [Problem(where, f"unknown built-in trace '{name}' (known: {', '.join(BUILTIN_TRACE_NAMES)})")]
+        return []
+    if not Path(path).is_file():
+        return [Problem(where, f"no such trace file '{path}'")]
+    return []
+
+
+def check_references(scenario: Scenario) -> list[Problem]:
+    """Names that must exist, be unique, or fit in the run; returns every problem found."""
+    problems: list[Problem] = []
+    topo = scenario.topology
+    zones = set(topo.zones)
+    seen: dict[str, str] = {}
+
+    def declare(name: str, path: str) -> None:
+        if name in seen:
+            problems.append(Problem(path, f"name '{name}' is already used by {seen[name]}"))
+        else:
+            seen[name] = path
+
+    def zone_ok(zone: str | None, path: str) -> None:
+        if zone is not None and zone not in zones:
+            problems.append(Problem(path, f"unknown zone '{zone}' (zones: {', '.join(topo.zones)})"))
+
+    for i, zone in enumerate(topo.zones):
+        if topo.zones.index(zone) != i:
+            problems.append(Problem(f"topology.zones[{i}]", f"zone '{zone}' is listed twice"))
+    for i, link in enumerate(topo.network.links):
+        for j, zone in enumerate(link.zones):
+            zone_ok(zone, f"topology.network.links[{i}].zones[{j}]")
+    pools = {p.name for p in topo.pools}
+    lbs = {lb.name for lb in topo.load_balancers}
+    dbs = {d.name for d in topo.databases}
+    caches = {c.name for c in topo.caches}
+    for i, lb in enumerate(topo.load_balancers):
+        declare(lb.name, f"topology.load_balancers[{i}].name")
+        zone_ok(lb.zone, f"topology.load_balancers[{i}].zone")
+        for j, up in enumerate(lb.upstream):
+            if up not in pools:
+                problems.append(Problem(f"topology.load_balancers[{i}].upstream[{j}]", f"no pool named '{up}'"))
+    for i, pool in enumerate(topo.pools):
+        declare(pool.name, f"topology.pools[{i}].name")
+        for j, zone in enumerate(pool.zones or []):
+            zone_ok(zone, f"topology.pools[{i}].zones[{j}]")
+        if pool.database is not None and pool.database not in dbs | caches:
+            problems.append(Problem(f"topology.pools[{i}].database", f"no database or cache named '{pool.database}'"))
+    for i, db in enumerate(topo.databases):
+        declare(db.name, f"topology.databases[{i}].name")
+        zone_ok(db.zone, f"topology.databases[{i}].zone")
+    for i, cache in enumerate(topo.caches):
+        declare(cache.name, f"topology.caches[{i}].name")
+        zone_ok(cache.zone, f"topology.caches[{i}].zone")
+        if cache.database not in dbs:
+            problems.append(Problem(f"topology.caches[{i}].database", f"no database named '{cache.database}'"))
+    for i, client in enumerate(scenario.workload.clients):
+        declare(client.name, f"workload.clients[{i}].name")
+        zone_ok(client.zone, f"workload.clients[{i}].zone")
+        for j, target in enumerate(client.target):
+            if target not in lbs:
+                problems.append(Problem(f"workload.clients[{i}].target[{j}]", f"no load balancer named '{target}'"))
+        arrival = client.arrival
+        if arrival.kind == "trace":
+            problems.extend(_check_trace_path(arrival.path, f"workload.clients[{i}].arrival.path"))
+        for j, step in enumerate(getattr(arrival, "schedule", [])):
+            if step.at_s >= scenario.run.duration_s:
+                problems.append(
+                    Problem(f"workload.clients[{i}].arrival.schedule[{j}].at_s", "step starts after the run ends")
+                )
+    fault_ids: set[str] = set()
+    for i, fault in enumerate(scenario.faults):
+        if fault.id in fault_ids:
+            problems.append(Problem(f"faults[{i}].id", f"fault id '{fault.id}' is used twice"))
+        fault_ids.add(fault.id)
+        if fault.at_s >= scenario.run.duration_s:
+            problems.append(Problem(f"faults[{i}].at_s", f"starts at {fault.at_s} s, after the run ends"))
+        elif fault.duration_s is not None and fault.at_s + fault.duration_s > scenario.run.duration_s:
+            problems.append(Problem(f"faults[{i}].duration_s", "the fault window ends after the run ends"))
+    return problems

@@ -1,0 +1,128 @@
+"""Topology section: zones, network, load balancers, server pools, databases, caches, discovery."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from sim.spec.common import DistributionSpec, ExponentialSpec, Name, StrictModel
+from sim.spec.policies import BalancingSpec, HealthCheckSpec
+
+
+class LinkSpec(StrictModel):
+    """One-way latency between two zones (applied in both directions)."""
+
+    zones: tuple[Name, Name]
+    latency_ms: float = Field(ge=0, description="One-way latency between the two zones, milliseconds.")
+
+
+class NetworkSpec(StrictModel):
+    """Latency between zones; each hop of a request pays the one-way latency of its link."""
+
+    same_zone_latency_ms: float = Field(0.0, ge=0, description="One-way latency inside a zone, ms.")
+    cross_zone_latency_ms: float = Field(
+        1.0, ge=0, description="One-way latency between zones with no explicit link, ms."
+    )
+    links: list[LinkSpec] = Field(default_factory=list)
+
+
+class LLMServerSpec(StrictModel):
+    """An LLM replica with continuous batching (iteration-level scheduling, as vLLM / Orca).
+
+    Time model (DistServe-style, few coefficients): a prefill iteration for prompts P_i takes
+    prefill_base_s + prefill_per_token_s * sum(P_i); a decode iteration with B running requests
+    holding C context tokens takes decode_base_s + decode_per_seq_s * B + decode_per_context_token_s * C.
+    Defaults are an illustration of a ~13B model on one 80 GB GPU (public vLLM / DistServe
+    benchmark ballparks), not a measurement of a particular deployment.
+    """
+
+    mode: Literal["llm"]
+    max_batch_size: int = Field(64, ge=1, description="Most requests in the running batch.")
+    kv_cache_tokens: int = Field(
+        60_000, ge=1, description="KV-cache capacity in tokens; a running request holds prompt + generated."
+    )
+    queue_capacity: int = Field(256, ge=0, description="Waiting-queue bound; a full queue rejects.")
+    model_load_s: float = Field(120.0, ge=0, description="Cold start: model load before serving.")
+    prefill_base_s: float = Field(0.015, ge=0)
+    prefill_per_token_s: float = Field(0.00012, ge=0)
+    decode_base_s: float = Field(0.012, ge=0)
+    decode_per_seq_s: float = Field(0.0002, ge=0)
+    decode_per_context_token_s: float = Field(2e-7, ge=0)
+
+
+class PlainServerSpec(StrictModel):
+    """A plain c-server FIFO queue with a service-time distribution (for validation: M/M/c, M/G/c)."""
+
+    mode: Literal["plain"]
+    service_time_s: DistributionSpec = Field(default_factory=lambda: ExponentialSpec(kind="exponential", mean=1.0))
+    concurrency: int = Field(1, ge=1, description="Requests served at once (c).")
+    queue_capacity: int = Field(100_000, ge=0, description="Waiting-queue bound; a full queue rejects.")
+    model_load_s: float = Field(0.0, ge=0, description="Cold start before serving.")
+
+
+ServerSpec = Annotated[LLMServerSpec | PlainServerSpec, Field(discriminator="mode")]
+
+
+class PoolSpec(StrictModel):
+    """A pool of identical replicas, spread round-robin over its zones."""
+
+    name: Name
+    replicas: int = Field(ge=1, description="Number of replicas (N+k is how many you deploy).")
+    zones: list[Name] | None = Field(None, description="Zones to spread replicas over; default: the first zone.")
+    server: ServerSpec
+    database: Name | None = Field(None, description="Database (or cache) each request calls before inference.")
+    db_calls_per_request: int = Field(1, ge=0, description="Sequential calls to the database per request.")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class DatabaseSpec(StrictModel):
+    """A database with a connection pool: at most pool_size queries run at once, others wait."""
+
+    name: Name
+    zone: Name | None = None
+    pool_size: int = Field(50, ge=1, description="Connections, i.e. concurrent queries.")
+    service_time_s: DistributionSpec = Field(
+        default_factory=lambda: ExponentialSpec(kind="exponential", mean=0.005)
+    )
+    queue_capacity: int = Field(1000, ge=0, description="Queries that may wait for a connection.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a connection before failing.")
+
+
+class CacheSpec(StrictModel):
+    """A look-aside cache in front of a database: hits are fast, misses query the database and fill."""
+
+    name: Name
+    zone: Name | None = None
+    database: Name
+    key_space: int = Field(10_000, ge=1, description="Distinct keys (one per user, modulo this).")
+    ttl_s: float = Field(300.0, gt=0, description="Lifetime of a cached entry.")
+    lookup_s: float = Field(0.0005, ge=0, description="Time of a cache lookup.")
+
+
+class DiscoverySpec(StrictModel):
+    """DNS / service discovery: clients resolve load balancers and cache the answer for ttl_s."""
+
+    ttl_s: float = Field(30.0, gt=0, description="Time a resolved record stays cached by a client.")
+
+
+class LoadBalancerSpec(StrictModel):
+    """A load balancer routing to the replicas of its upstream pools, with active health checks."""
+
+    name: Name
+    zone: Name | None = None
+    upstream: list[Name] = Field(min_length=1, description="Names of the pools it routes to.")
+    balancing: BalancingSpec | None = Field(None, description="Overrides policies.balancing.")
+    health_check: HealthCheckSpec | None = Field(None, description="Overrides policies.health_check.")
+
+
+class TopologySpec(StrictModel):
+    """The serving stack: client → (discovery) → load balancers → pools → database / cache."""
+
+    zones: list[Name] = Field(default_factory=lambda: ["zone-a"], min_length=1)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    discovery: DiscoverySpec | None = None
+    load_balancers: list[LoadBalancerSpec] = Field(min_length=1)
+    pools: list[PoolSpec] = Field(min_length=1)
+    databases: list[DatabaseSpec] = Field(default_factory=list)
+    caches: list[CacheSpec] = Field(default_factory=list)
