@@ -7,6 +7,7 @@ every request ends exactly once. Open loop: arrivals do not wait for earlier req
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 from sim.engine.distributions import Sampler, UniformSampler
@@ -40,7 +41,8 @@ class Client:
         self._resolved_until = -math.inf
         self._u = UniformSampler(world.streams.get(name, "routing"))
         self._ids = 0
-        self._id_prefix = 0
+        self._pending: deque[Attempt] = deque()
+        self._timer_armed = False
 
     # --- arrivals ----------------------------------------------------------------------------------
     def start_rate(self, rate_rps: float, steps: list[tuple[float, float]], gap: Sampler) -> None:
@@ -122,7 +124,10 @@ class Client:
         att = Attempt(req, req.attempts, now, self._reply)
         world.metrics.attempt(now)
         if self.timeout_s is not None:
-            world.call_later(self.timeout_s, self._timed_out, att)
+            self._pending.append(att)
+            if not self._timer_armed:
+                self._timer_armed = True
+                world.call_later(self.timeout_s, self._expire)
         if self.discovery is not None and now >= self._resolved_until:
             if self.discovery.resolve():
                 self._resolved_until = now + self.discovery_ttl_s
@@ -163,9 +168,28 @@ class Client:
         else:
             self._failed(att, outcome)
 
+    def _expire(self) -> None:
+        """Time out every attempt whose deadline has come, then re-arm for the oldest one still open.
+
+        All attempts of a client share one timeout, so deadlines come in send order: a single timer
+        walking a FIFO replaces one scheduled event per attempt, and finished attempts cost nothing.
+        """
+        now = self.world.env.now
+        pending = self._pending
+        timeout_s = self.timeout_s
+        while pending:
+            att = pending[0]
+            if att.finished:
+                pending.popleft()
+            elif att.t_start_s + timeout_s <= now:
+                pending.popleft()
+                self._timed_out(att)
+            else:
+                self.world.call_later(att.t_start_s + timeout_s - now, self._expire)
+                return
+        self._timer_armed = False
+
     def _timed_out(self, att: Attempt) -> None:
-        if att.finished:
-            return
         att.finished = True
         if self.cancel_on_timeout and att.server is not None:
             server = self.world.components.get(att.server)

@@ -12,11 +12,31 @@ from collections.abc import Callable
 from typing import Any
 
 import simpy
-from simpy.events import Timeout
+from simpy.events import NORMAL
 
 from sim.engine.random import RandomStreams
 from sim.observe.metrics import MetricsRecorder
 from sim.observe.timeline import Cause, StateTimeline
+
+
+class _Call:
+    """A bare scheduled callback: what simpy's loop needs of an event (``callbacks``, ``_ok``), nothing more.
+
+    ``env.schedule`` is simpy's public scheduling call; skipping Timeout's construction and a closure per
+    event makes a scheduled callback about twice as cheap, which matters at several events per request.
+    """
+
+    __slots__ = ("callbacks", "_ok", "fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]):
+        self.callbacks = [_fire]
+        self._ok = True
+        self.fn = fn
+        self.args = args
+
+
+def _fire(call: _Call) -> None:
+    call.fn(*call.args)
 
 
 class World:
@@ -40,8 +60,9 @@ class World:
 
     def call_later(self, delay_s: float, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` after ``delay_s`` simulated seconds (a plain event, no process)."""
-        ev = Timeout(self.env, delay_s)
-        ev.callbacks.append(lambda _ev: fn(*args))
+        if delay_s < 0:
+            raise ValueError(f"negative delay {delay_s}")
+        self.env.schedule(_Call(fn, args), NORMAL, delay_s)
 
     def set_state(self, component: str, state: str, cause: Cause, force: bool = False) -> int | None:
         """Record a component's state change at the current time."""
