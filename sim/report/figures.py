@@ -137,19 +137,39 @@ def save_timeline(result: RunResult, path: Path) -> Path:
     return Path(path)
 
 
+def _natural(name: str) -> list:
+    import re
+
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def tiered_layout(graph) -> dict[str, tuple[float, float]]:
+    """Positions by tier (x) and by natural name order within a tier (y), so gpu-2 sits below gpu-1."""
+    tiers: dict[int, list[str]] = {}
+    for node, data in graph.nodes(data=True):
+        tiers.setdefault(data["tier"], []).append(node)
+    pos = {}
+    for x, tier in enumerate(sorted(tiers)):
+        names = sorted(tiers[tier], key=_natural)
+        for i, name in enumerate(names):
+            pos[name] = (float(x), (len(names) - 1) / 2 - i)
+    return pos
+
+
 def save_topology(graph, path: Path) -> Path:
     """Draw the topology graph in tiers (clients left, databases right) and save it as PNG."""
     import networkx as nx
 
-    fig, ax = plt.subplots(figsize=(11, max(4, 0.35 * graph.number_of_nodes())))
-    pos = nx.multipartite_layout(graph, subset_key="tier", align="vertical")
+    fig, ax = plt.subplots(figsize=(12, max(4, 0.5 * graph.number_of_nodes())))
+    pos = tiered_layout(graph)
     kinds = nx.get_node_attributes(graph, "kind")
     colour = {"client": "#78909c", "discovery": "#8d6e63", "load_balancer": "#1e88e5", "server": "#43a047",
               "cache": "#fdd835", "database": "#8e24aa"}
     nx.draw_networkx_edges(graph, pos, ax=ax, arrows=True, alpha=0.4, arrowsize=10)
     nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=[colour[kinds[n]] for n in graph.nodes], node_size=500)
     labels = {n: f"{n}\n{graph.nodes[n]['zone']}" if graph.nodes[n]["zone"] else n for n in graph.nodes}
-    nx.draw_networkx_labels(graph, pos, labels=labels, ax=ax, font_size=7)
+    label_pos = {n: (x, y - 0.4) for n, (x, y) in pos.items()}
+    nx.draw_networkx_labels(graph, label_pos, labels=labels, ax=ax, font_size=7)
     ax.legend(handles=[Patch(color=c, label=k) for k, c in colour.items()], loc="lower left", fontsize=8)
     ax.set_title(f"topology: {graph.graph.get('name', '')}")
     ax.axis("off")

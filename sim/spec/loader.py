@@ -24,6 +24,10 @@ class ScenarioError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+_TAGS = frozenset(("kind", "mode"))
+"""Discriminator fields of the scenario's unions: pydantic puts their value in an error's location."""
+
+
 def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
     """Dotted path of an error, dropping union tags that pydantic inserts but the input does not have."""
     parts: list[str] = []
@@ -35,6 +39,10 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
         elif isinstance(node, dict) and item in node:
             parts.append(f".{item}" if parts else str(item))
             node = node[item]
+        elif isinstance(node, dict) and isinstance(item, str) and any(node.get(f) == item for f in _TAGS):
+            continue  # the tag of a discriminated union ('poisson', 'llm'): the input's own kind/mode
+        elif isinstance(node, dict) and isinstance(item, str) and item in node.values():
+            continue  # the tag of a tagged union (e.g. kind: poisson): not a path element
         elif isinstance(node, dict) and isinstance(item, str) and "[" not in item and "-" not in item:
             # a missing or extra key: name it, and stop descending
             parts.append(f".{item}" if parts else str(item))
@@ -53,7 +61,16 @@ def _pydantic_problems(err: ValidationError, data: Any) -> list[Problem]:
             reason = "required field is missing"
         elif reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
-        problems.append(Problem(_format_loc(tuple(e["loc"]), data), reason))
+        path = _format_loc(tuple(e["loc"]), data)
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field = e["ctx"]["discriminator"].strip("'")
+            path = f"{path}.{field}"
+            expected = e["ctx"].get("expected_tags")
+            if e["type"] == "union_tag_invalid":
+                reason = f"unknown {field} '{e['ctx']['tag']}' (expected one of {expected})"
+            else:
+                reason = "required field is missing"
+        problems.append(Problem(path, reason))
     return problems
 
 
