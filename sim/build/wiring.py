@@ -1,0 +1,122 @@
+"""Turn a validated scenario into wired components on a World, ready to run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.components.cache import Cache
+from sim.components.client import Client
+from sim.components.database import Database
+from sim.components.discovery import Discovery
+from sim.components.inference_server import LLMServer
+from sim.components.load_balancer import LoadBalancer
+from sim.components.network import Network
+from sim.components.plain_server import PlainServer
+from sim.engine.distributions import Exponential, Gamma, Sampler, from_spec
+from sim.engine.trace import load_trace
+from sim.engine.world import World
+from sim.resilience.balancing import BALANCERS
+from sim.resilience.health import ActiveHealthCheck
+from sim.resilience.retry import RetryPolicy
+from sim.spec.inventory import inventory
+from sim.spec.scenario import Scenario
+from sim.spec.topology import LLMServerSpec
+
+
+@dataclass
+class Stack:
+    """The wired components of one run, by kind and by name."""
+
+    clients: list[Client] = field(default_factory=list)
+    load_balancers: list[LoadBalancer] = field(default_factory=list)
+    servers: list[Any] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
+    caches: list[Cache] = field(default_factory=list)
+    discovery: Discovery | None = None
+    by_name: dict[str, Any] = field(default_factory=dict)
+
+
+def build_stack(scenario: Scenario, world: World) -> Stack:
+    """Create every component with its policies and its own random streams, and start them."""
+    topo = scenario.topology
+    policies = scenario.policies
+    streams = world.streams
+    default_zone = topo.zones[0]
+    world.network = Network(topo.network, topo.zones)
+    stack = Stack()
+
+    for db in topo.databases:
+        comp = Database(world, db.name, db.zone or default_zone, db.pool_size, db.queue_capacity,
+                        db.connect_timeout_s, Sampler(from_spec(db.service_time_s), streams.get(db.name, "service")))
+        stack.databases.append(comp)
+        stack.by_name[db.name] = comp
+    for cache in topo.caches:
+        comp = Cache(world, cache.name, cache.zone or default_zone, stack.by_name[cache.database], cache.key_space,
+                     cache.ttl_s, cache.lookup_s)
+        stack.caches.append(comp)
+        stack.by_name[cache.name] = comp
+
+    pools = {p.name: p for p in topo.pools}
+    by_pool: dict[str, list[Any]] = {}
+    for info in inventory(scenario):
+        if info.kind != "server":
+            continue
+        pool = pools[info.pool]
+        spec = pool.server
+        if isinstance(spec, LLMServerSpec):
+            server: Any = LLMServer(world, info.name, pool.name, info.zone, spec)
+        else:
+            service = Sampler(from_spec(spec.service_time_s), streams.get(info.name, "service"))
+            server = PlainServer(world, info.name, pool.name, info.zone, spec.queue_capacity, spec.model_load_s,
+                                 spec.concurrency, service)
+        if pool.database is not None:
+            server.dependency = stack.by_name[pool.database]
+            server.dependency_calls = pool.db_calls_per_request
+        by_pool.setdefault(pool.name, []).append(server)
+        stack.servers.append(server)
+        stack.by_name[info.name] = server
+    for members in by_pool.values():
+        names = [s.name for s in members]
+        for s in members:
+            s.peers = [n for n in names if n != s.name]
+
+    for lb in topo.load_balancers:
+        balancing = lb.balancing or policies.balancing
+        health = lb.health_check or policies.health_check
+        servers = [s for pool in lb.upstream for s in by_pool[pool]]
+        comp = LoadBalancer(
+            world, lb.name, lb.zone or default_zone, servers,
+            BALANCERS.create(balancing.kind, streams.get(lb.name, "balancing"), balancing.choice_count),
+            ActiveHealthCheck(health, streams.get(lb.name, "health")) if health.enabled else None,
+        )
+        stack.load_balancers.append(comp)
+        stack.by_name[lb.name] = comp
+
+    if topo.discovery is not None:
+        stack.discovery = Discovery(world, "discovery", topo.discovery.ttl_s)
+        stack.by_name["discovery"] = stack.discovery
+
+    for spec_c in scenario.workload.clients:
+        retry_spec = spec_c.retry or policies.retry
+        client = Client(
+            world, spec_c.name, spec_c.zone, [stack.by_name[t] for t in spec_c.target], spec_c.users,
+            Sampler(from_spec(spec_c.prompt_tokens), streams.get(spec_c.name, "prompt_tokens")),
+            Sampler(from_spec(spec_c.output_tokens), streams.get(spec_c.name, "output_tokens")),
+            spec_c.timeout_s, RetryPolicy(retry_spec, streams.get(spec_c.name, "retry")), spec_c.cancel_on_timeout,
+            stack.discovery, topo.discovery.ttl_s if topo.discovery else 0.0,
+        )
+        stack.clients.append(client)
+        stack.by_name[spec_c.name] = client
+        arrival = spec_c.arrival
+        if arrival.kind == "trace":
+            client.start_trace(load_trace(arrival.path), arrival.time_scale, arrival.loop, arrival.use_trace_tokens)
+        else:
+            unit = Exponential(1.0) if arrival.kind == "poisson" else Gamma(1.0, arrival.cv)
+            client.start_rate(arrival.rate_rps, [(s.at_s, s.rate_rps) for s in arrival.schedule],
+                              Sampler(unit, streams.get(spec_c.name, "arrivals")))
+
+    world.components = stack.by_name
+    for lb in stack.load_balancers:
+        lb.start()
+    return stack
