@@ -68,7 +68,44 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = Path("runs") / f"{scenario.name}-{stamp}"
     write_run(result, out, figures=not args.no_figures)
     print(summary_table(result.summary))
+    if args.report:
+        from sim.report.html import build_report
+
+        path, _ = build_report(out)
+        print(f"report in {path}")
     print(f"results in {out}/")
+    return 0
+
+
+def _run_dir_error(err: Exception) -> int:
+    print(str(err), file=sys.stderr)
+    return 2
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from sim.analysis import analyze, format_analysis
+    from sim.analysis.rundir import RunDirError
+    from sim.report.html import write_analysis
+
+    try:
+        a = analyze(Path(args.run_dir))
+    except RunDirError as err:
+        return _run_dir_error(err)
+    print(format_analysis(a))
+    print(f"wrote {write_analysis(a, args.run_dir)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.analysis.rundir import RunDirError
+    from sim.report.html import build_report
+
+    try:
+        path, a = build_report(Path(args.run_dir))
+    except RunDirError as err:
+        return _run_dir_error(err)
+    print(f"steady state {a['headline']}")
+    print(f"wrote {path}")
     return 0
 
 
@@ -103,7 +140,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="results directory (default: runs/<scenario>-<UTC time>/)")
     r.add_argument("--no-figures", action="store_true", help="skip the timeline PNG")
     r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")
+    r.add_argument("--report", action="store_true", help="also analyse the run and write report.html")
     r.set_defaults(func=cmd_run)
+    a = sub.add_parser("analyze", help="analyse a run directory: verdict, cascade, recovery, incident, budget")
+    a.add_argument("run_dir", help="a directory written by chaossim run")
+    a.set_defaults(func=cmd_analyze)
+    rp = sub.add_parser("report", help="write a self-contained report.html for a run directory")
+    rp.add_argument("run_dir", help="a directory written by chaossim run")
+    rp.set_defaults(func=cmd_report)
     v = sub.add_parser("validate", help="check a scenario file; print ok or every problem")
     v.add_argument("scenario")
     v.set_defaults(func=cmd_validate)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sim.components.cache import Cache
 from sim.components.client import Client
+from sim.components.control_plane import ControlPlane
 from sim.components.database import Database
 from sim.components.discovery import Discovery
 from sim.components.inference_server import LLMServer
@@ -16,10 +17,16 @@ from sim.components.plain_server import PlainServer
 from sim.engine.distributions import Exponential, Gamma, Sampler, from_spec
 from sim.engine.trace import load_trace
 from sim.engine.world import World
+from sim.resilience.attach import (
+    client_retry,
+    configure_balancer,
+    configure_client,
+    configure_server,
+    start_mechanisms,
+)
 from sim.resilience.balancing import BALANCERS
 from sim.resilience.health import ActiveHealthCheck
-from sim.resilience.retry import RetryPolicy
-from sim.spec.inventory import inventory
+from sim.spec.inventory import inventory, replica_zone
 from sim.spec.scenario import Scenario
 from sim.spec.topology import LLMServerSpec
 
@@ -35,6 +42,8 @@ class Stack:
     caches: list[Cache] = field(default_factory=list)
     discovery: Discovery | None = None
     by_name: dict[str, Any] = field(default_factory=dict)
+    mechanisms: dict[str, Any] = field(default_factory=dict)
+    """Pool-level mechanisms by name (``autoscaler:<pool>``, ``rollout:<pool>``, ``liveness:<pool>``, ...)."""
 
 
 def build_stack(scenario: Scenario, world: World) -> Stack:
@@ -59,53 +68,73 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
 
     pools = {p.name: p for p in topo.pools}
     by_pool: dict[str, list[Any]] = {}
-    for info in inventory(scenario):
-        if info.kind != "server":
-            continue
-        pool = pools[info.pool]
+
+    def make_server(pool: Any, name: str, zone: str) -> Any:
         spec = pool.server
         if isinstance(spec, LLMServerSpec):
-            server: Any = LLMServer(world, info.name, pool.name, info.zone, spec)
+            server: Any = LLMServer(world, name, pool.name, zone, spec)
         else:
-            service = Sampler(from_spec(spec.service_time_s), streams.get(info.name, "service"))
-            server = PlainServer(world, info.name, pool.name, info.zone, spec.queue_capacity, spec.model_load_s,
+            service = Sampler(from_spec(spec.service_time_s), streams.get(name, "service"))
+            server = PlainServer(world, name, pool.name, zone, spec.queue_capacity, spec.model_load_s,
                                  spec.concurrency, service)
         if pool.database is not None:
             server.dependency = stack.by_name[pool.database]
             server.dependency_calls = pool.db_calls_per_request
-        by_pool.setdefault(pool.name, []).append(server)
+        configure_server(server, pool, policies, world)
         stack.servers.append(server)
-        stack.by_name[info.name] = server
+        stack.by_name[name] = server
+        return server
+
+    def make_replica(pool: Any, index: int) -> Any:
+        """A replica added at run time (autoscaling); peers are not updated (blame only)."""
+        server = make_server(pool, f"{pool.name}-{index}", replica_zone(pool.zones or [default_zone], index))
+        server.peers = [s.name for s in by_pool[pool.name]]
+        return server
+
+    for info in inventory(scenario):
+        if info.kind != "server":
+            continue
+        pool = pools[info.pool]
+        by_pool.setdefault(pool.name, []).append(make_server(pool, info.name, info.zone))
     for members in by_pool.values():
         names = [s.name for s in members]
         for s in members:
             s.peers = [n for n in names if n != s.name]
 
+    class_of_client = {c.name: c.client_class or c.name for c in scenario.workload.clients}
     for lb in topo.load_balancers:
         balancing = lb.balancing or policies.balancing
         health = lb.health_check or policies.health_check
         servers = [s for pool in lb.upstream for s in by_pool[pool]]
         comp = LoadBalancer(
             world, lb.name, lb.zone or default_zone, servers,
-            BALANCERS.create(balancing.kind, streams.get(lb.name, "balancing"), balancing.choice_count),
+            BALANCERS.create(balancing.kind, streams.get(lb.name, "balancing"), balancing.choice_count, balancing,
+                             lb.zone or default_zone),
             ActiveHealthCheck(health, streams.get(lb.name, "health")) if health.enabled else None,
         )
+        configure_balancer(comp, lb, policies, world, by_pool, class_of_client)
         stack.load_balancers.append(comp)
         stack.by_name[lb.name] = comp
 
     if topo.discovery is not None:
         stack.discovery = Discovery(world, "discovery", topo.discovery.ttl_s)
         stack.by_name["discovery"] = stack.discovery
+        if topo.discovery.control_plane is not None:
+            cp = ControlPlane(world, "control-plane", topo.discovery.control_plane, lambda: len(stack.servers))
+            cp.dependents.append(stack.discovery)
+            stack.discovery.control_plane = cp
+            stack.discovery.record_ttl_s = topo.discovery.control_plane.record_ttl_s
+            stack.by_name["control-plane"] = cp
 
     for spec_c in scenario.workload.clients:
-        retry_spec = spec_c.retry or policies.retry
         client = Client(
             world, spec_c.name, spec_c.zone, [stack.by_name[t] for t in spec_c.target], spec_c.users,
             Sampler(from_spec(spec_c.prompt_tokens), streams.get(spec_c.name, "prompt_tokens")),
             Sampler(from_spec(spec_c.output_tokens), streams.get(spec_c.name, "output_tokens")),
-            spec_c.timeout_s, RetryPolicy(retry_spec, streams.get(spec_c.name, "retry")), spec_c.cancel_on_timeout,
+            spec_c.timeout_s, client_retry(spec_c, policies, world), spec_c.cancel_on_timeout,
             stack.discovery, topo.discovery.ttl_s if topo.discovery else 0.0,
         )
+        configure_client(client, spec_c, policies, world, topo.discovery)
         stack.clients.append(client)
         stack.by_name[spec_c.name] = client
         arrival = spec_c.arrival
@@ -119,4 +148,5 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
     world.components = stack.by_name
     for lb in stack.load_balancers:
         lb.start()
+    stack.mechanisms = start_mechanisms(scenario, world, stack, by_pool, make_replica)
     return stack

@@ -44,6 +44,10 @@ class Cache:
             self.world.call_later(self.lookup_s + rtt, on_done, *args, True)
             return
         self.misses += 1
+        network = self.world.network
+        if network.blocked and not network.reachable(None, None, self.name, self.database.name):
+            self.world.call_later(rtt, on_done, *args, False)
+            return
         self.database.call(zone, self._filled, key, on_done, args)
 
     def _filled(self, key: int, on_done: Callable[..., None], args: tuple, ok: bool) -> None:

@@ -14,6 +14,7 @@ from sim.engine.distributions import Sampler, UniformSampler
 from sim.engine.request import SUCCESS_OUTCOMES, Attempt, Request
 from sim.engine.trace import Trace
 from sim.engine.world import World
+from sim.resilience.deadline import attempt_deadline_s, retry_fits
 
 _SERVED = frozenset(SUCCESS_OUTCOMES)
 
@@ -40,6 +41,22 @@ class Client:
         self.discovery_ttl_s = discovery_ttl_s
         self._resolved_until = -math.inf
         self._u = UniformSampler(world.streams.get(name, "routing"))
+        self.rate_multiplier = 1.0
+        """Surge faults multiply the arrival rate (trace clients replay each arrival about m times)."""
+        self.poison_probability = 0.0
+        """Share of new requests that are poison while a poison-request fault is active."""
+        self._fault_u = UniformSampler(world.streams.get(name, "faults"))
+        self.overall_timeout_s: float | None = None
+        """Deadline of a whole request (retries included); set by the builder."""
+        self.throttle: Any = None
+        """Client-side adaptive throttling (SRE book), or None."""
+        self.static_stability = False
+        """Keep using the last-known-good discovery answer when discovery fails."""
+        self.by_user = False
+        """Thin cell router: each user always goes to the same target (load balancer of its cell)."""
+        self.priority = 0
+        self._resolved_once = False
+        self._current: dict[int, Attempt] = {}
         self._ids = 0
         self._pending: deque[Attempt] = deque()
         self._timer_armed = False
@@ -66,8 +83,16 @@ class Client:
         self._schedule_next()
 
     def _schedule_next(self) -> None:
-        if self._rate > 0:
-            self.world.call_later(self._gap() / self._rate, self._poisson_arrival, self._epoch)
+        rate = self._rate * self.rate_multiplier
+        if rate > 0:
+            self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
+
+    def set_rate_multiplier(self, multiplier: float) -> None:
+        """Multiply the arrival rate from now on (the pending gap is redrawn, as at a rate change)."""
+        self.rate_multiplier = multiplier
+        if hasattr(self, "_gap"):
+            self._epoch += 1
+            self._schedule_next()
 
     def _poisson_arrival(self, epoch: int) -> None:
         if epoch != self._epoch:
@@ -91,10 +116,15 @@ class Client:
 
     def _trace_arrival(self) -> None:
         i = self._index
-        if self._trace_tokens:
-            self.arrive(self._tprompt[i], self._toutput[i])
-        else:
-            self.arrive(int(self.prompt()), int(self.output()))
+        copies = 1
+        if self.rate_multiplier != 1.0:
+            m = self.rate_multiplier
+            copies = int(m) + (1 if self._fault_u() < m - int(m) else 0)
+        for _ in range(copies):
+            if self._trace_tokens:
+                self.arrive(self._tprompt[i], self._toutput[i])
+            else:
+                self.arrive(int(self.prompt()), int(self.output()))
         i += 1
         if i >= len(self._offsets):
             if not self._loop:
@@ -112,6 +142,11 @@ class Client:
         self._ids += 1
         user = int(self._u() * self.users)
         req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
+        req.priority = self.priority
+        if self.overall_timeout_s is not None:
+            self.world.call_later(self.overall_timeout_s, self._overall_expired, req)
+        if self.poison_probability and self._fault_u() < self.poison_probability:
+            req.poison = True
         self.world.metrics.arrival(now)
         self.send(req)
         return req
@@ -123,6 +158,14 @@ class Client:
         req.attempts += 1
         att = Attempt(req, req.attempts, now, self._reply)
         world.metrics.attempt(now)
+        if self.throttle is not None and not self.throttle.admit():
+            att.finished = True
+            self._finish(req, "rejected", att)
+            return
+        if self.retry is not None:
+            self.retry.attempt_started(att.number)
+        if self.overall_timeout_s is not None:
+            self._current[req.id] = att
         if self.timeout_s is not None:
             self._pending.append(att)
             if not self._timer_armed:
@@ -131,13 +174,19 @@ class Client:
         if self.discovery is not None and now >= self._resolved_until:
             if self.discovery.resolve():
                 self._resolved_until = now + self.discovery_ttl_s
-            else:
+                self._resolved_once = True
+            elif not (self.static_stability and self._resolved_once):
                 self._reply(att, "network_error")
                 return
         balancers = self.balancers
-        lb = balancers[0] if len(balancers) == 1 else balancers[int(self._u() * len(balancers))]
+        if len(balancers) == 1:
+            lb = balancers[0]
+        elif self.by_user:
+            lb = balancers[req.user % len(balancers)]
+        else:
+            lb = balancers[int(self._u() * len(balancers))]
         network = world.network
-        if not network.reachable(self.zone, lb.zone):
+        if not network.reachable(self.zone, lb.zone, self.name, lb.name):
             self._reply(att, "network_error")
             return
         latency = network.latency_s(self.zone, lb.zone)
@@ -158,6 +207,10 @@ class Client:
         if att.finished:
             return
         att.finished = True
+        if self.retry is not None:
+            self.retry.attempt_ended(att.number, outcome in _SERVED)
+        if self.throttle is not None:
+            self.throttle.record(outcome)
         if outcome in _SERVED:
             req = att.request
             if att.t_first_token_s is not None:
@@ -191,6 +244,10 @@ class Client:
 
     def _timed_out(self, att: Attempt) -> None:
         att.finished = True
+        if self.retry is not None:
+            self.retry.attempt_ended(att.number, False)
+        if self.throttle is not None:
+            self.throttle.record("timeout")
         if self.cancel_on_timeout and att.server is not None:
             server = self.world.components.get(att.server)
             if server is not None:
@@ -199,16 +256,32 @@ class Client:
 
     def _failed(self, att: Attempt, reason: str) -> None:
         req = att.request
-        if self.retry is not None and self.retry.should_retry(reason, att.number):
-            self.world.call_later(self.retry.backoff_s(att.number), self.send, req)
-        else:
-            self._finish(req, reason, att)
+        retry = self.retry
+        if retry is not None and retry.should_retry(reason, att.number):
+            backoff_s = retry.backoff_s(att.number)
+            if retry_fits(self.world.env.now, backoff_s, req.t_arrival_s, self.overall_timeout_s):
+                self.world.call_later(backoff_s, self.send, req)
+                return
+        self._finish(req, reason, att)
+
+    def _overall_expired(self, req: Request) -> None:
+        """The request's overall deadline: the attempt in flight times out and is not retried."""
+        att = self._current.get(req.id)
+        if not req.done and att is not None and not att.finished:
+            self._timed_out(att)
+
+    def deadline_of(self, att: Attempt) -> float:
+        """The deadline this client set on an attempt (what deadline propagation carries)."""
+        req = att.request
+        return attempt_deadline_s(att.t_start_s, self.timeout_s, req.t_arrival_s, self.overall_timeout_s)
 
     def _finish(self, req: Request, outcome: str, att: Attempt) -> None:
         if req.done:
             raise RuntimeError(f"request {req.id} of {self.name} ended twice")
         req.done = True
         req.outcome = outcome
+        if self.overall_timeout_s is not None:
+            self._current.pop(req.id, None)
         req.t_done_s = self.world.env.now
         wait = None if att.t_service_start_s is None else att.t_service_start_s - att.t_start_s
         self.world.metrics.outcome(req, outcome, req.t_done_s, wait, att.server)

@@ -1,12 +1,24 @@
-"""A load balancer: routes each attempt to a replica in rotation, chosen by its balancing policy."""
+"""A load balancer: routes each attempt to a replica in rotation, chosen by its balancing policy.
+
+Optional policies (all off unless configured): rate limiting per client class, outlier detection
+and panic mode, retries at the load balancer, and fallback to a smaller pool or a cached answer
+(graceful degradation). When one of the last three is on, the load balancer sees each reply on its
+way back (one closure per attempt).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.engine.request import Attempt
+from sim.engine.distributions import UniformSampler
+from sim.engine.request import SUCCESS_OUTCOMES, Attempt
 from sim.engine.world import World
 from sim.observe.timeline import Cause
+from sim.resilience.outlier import panic_active
+
+_SERVED = frozenset(SUCCESS_OUTCOMES)
+LB_RETRIED = frozenset(("server_error", "rejected", "dependency_error", "network_error"))
+"""Failures a load balancer retries on another replica (Envoy retry_on 5xx, reset, connect-failure)."""
 
 
 class LoadBalancer:
@@ -27,46 +39,183 @@ class LoadBalancer:
         self.health = health
         self.rotation: list[Any] = list(servers)
         self._in: set[str] = {s.name for s in servers}
+        self._out: dict[str, set[str]] = {}
         self.routed = 0
+        self.available = True
+        """False while a fault (zone outage, deletion) has taken the load balancer itself down."""
+        self.rate_limiter: Any = None
+        self.outlier: Any = None
+        self.retry: Any = None
+        self.fallback: Any = None
+        self.fallback_servers: list[Any] = []
+        self.panic_threshold_percent: float | None = None
+        self.panic = False
+        self.panic_routed = 0
+        self.degraded_answers = 0
+        self._coin = UniformSampler(world.streams.get(name, "fallback"))
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
 
     def start(self) -> None:
         if self.health is not None:
             self.health.start(self.world, self)
+        if self.outlier is not None:
+            self.outlier.start(self.world, self)
+
+    @property
+    def observing(self) -> bool:
+        """Whether replies pass through the load balancer's policies on their way back."""
+        return self.outlier is not None or self.retry is not None or self.fallback is not None
 
     def in_rotation(self, server: Any) -> bool:
         return server.name in self._in
 
-    def eject(self, server: Any, detail: str) -> None:
-        """Take a replica out of rotation (health checks decided so)."""
+    def ejected_by(self, server: Any, mechanism: str) -> bool:
+        """Whether ``mechanism`` (health_check, outlier_detection, ...) holds this replica out of rotation."""
+        return mechanism in self._out.get(server.name, ())
+
+    def eject(self, server: Any, detail: str, mechanism: str = "health_check") -> None:
+        """Take a replica out of rotation; it returns when every mechanism that ejected it restores it."""
+        self._out.setdefault(server.name, set()).add(mechanism)
+        if server.name not in self._in:
+            return
         self._in.discard(server.name)
-        self.rotation = [s for s in self.servers if s.name in self._in]
-        self._update_state(server, f"ejected {server.name}: {detail}")
+        self._rebuild()
+        self._update_state(server, f"ejected {server.name}: {detail}", mechanism)
 
-    def restore(self, server: Any, detail: str) -> None:
-        """Put a replica back into rotation."""
+    def restore(self, server: Any, detail: str, mechanism: str = "health_check") -> None:
+        """Put a replica back into rotation (unless another mechanism still holds it out)."""
+        reasons = self._out.get(server.name)
+        if reasons:
+            reasons.discard(mechanism)
+            if reasons:
+                return
+        if server.name in self._in:
+            return
         self._in.add(server.name)
-        self.rotation = [s for s in self.servers if s.name in self._in]
-        self._update_state(server, f"restored {server.name}: {detail}")
+        self._rebuild()
+        self._update_state(server, f"restored {server.name}: {detail}", mechanism)
 
-    def _update_state(self, server: Any, detail: str) -> None:
+    def add_server(self, server: Any, detail: str) -> None:
+        """A new replica (autoscaling) joins out of rotation; readiness (health checks) brings it in."""
+        self.servers.append(server)
+        self._out[server.name] = {"health_check"}
+        self._rebuild()
+        self._update_state(server, f"added {server.name}: {detail}", "autoscaling")
+
+    def remove_server(self, server: Any, detail: str) -> None:
+        """A replica leaves for good (scale-down)."""
+        self.servers.remove(server)
+        self._in.discard(server.name)
+        self._out.pop(server.name, None)
+        self._rebuild()
+        self._update_state(server, f"removed {server.name}: {detail}", "autoscaling")
+
+    def _rebuild(self) -> None:
+        self.rotation = [s for s in self.servers if s.name in self._in]
+        if self.panic_threshold_percent is not None:
+            self.panic = panic_active(len(self.rotation), len(self.servers), self.panic_threshold_percent)
+
+    def _update_state(self, server: Any, detail: str, mechanism: str = "health_check") -> None:
         n, total = len(self.rotation), len(self.servers)
         state = "healthy" if n == total else ("down" if n == 0 else "degraded")
         parent = self.world.timeline.last_transition.get(server.name)
         parents = (parent,) if parent is not None else ()
-        cause = Cause("mechanism", self.name, "health_check", f"{detail} ({n}/{total} in rotation)", parents)
+        if self.panic:
+            detail += "; panic mode: routing to all replicas"
+        cause = Cause("mechanism", self.name, mechanism, f"{detail} ({n}/{total} in rotation)", parents)
         self.world.set_state(self.name, state, cause, force=True)
 
     def handle(self, att: Attempt) -> None:
         """Route one attempt."""
-        rotation = self.rotation
-        if not rotation:
+        if not self.available:
+            att.reply(att, "network_error")
+            return
+        limiter = self.rate_limiter
+        if limiter is not None and not limiter.allow(att.request.client, self.world.env.now):
+            att.reply(att, "rate_limited")
+            return
+        if self.observing:
+            if self.retry is not None:
+                self.retry.attempt_started(1)
+            self._route_observed(att, att.reply, 1, att.path_latency_s)
+            return
+        server = self._pick(att)
+        if server is None:
             att.reply(att, "no_healthy_upstream")
             return
-        server = self.balancer.pick(rotation, att)
+        self._send(att, server)
+
+    def _pick(self, att: Attempt) -> Any:
+        if self.panic:
+            self.panic_routed += 1
+            return self.balancer.pick(self.servers, att)
+        rotation = self.rotation
+        if not rotation:
+            return None
+        return self.balancer.pick(rotation, att)
+
+    def _route_observed(self, att: Attempt, reply: Any, tries: int, base_latency_s: float) -> None:
+        """Route one try, with the reply coming back through ``_settle``."""
+        server = self._pick(att)
+        if server is None:
+            self._settle(att, reply, None, "no_healthy_upstream", tries, base_latency_s)
+            return
+        att.reply = lambda a, outcome: self._settle(a, reply, server, outcome, tries, base_latency_s)
+        self._send(att, server)
+
+    def _settle(self, att: Attempt, reply: Any, server: Any, outcome: str, tries: int, base_latency_s: float) -> None:
+        """A reply passes the load balancer: outlier detection sees it; retry or fall back, or forward it."""
+        att.reply = reply
+        if server is not None and self.outlier is not None:
+            self.outlier.observe(server, outcome)
+        retry = self.retry
+        if retry is not None:
+            retry.attempt_ended(tries, outcome in _SERVED)
+        if outcome not in _SERVED and not att.finished:
+            if retry is not None and outcome in LB_RETRIED and retry.should_retry(outcome, tries):
+                self.world.call_later(retry.backoff_s(tries), self._retry, att, reply, tries + 1, base_latency_s)
+                return
+            fallback = self.fallback
+            if fallback is not None and outcome in fallback.on and self._fall_back(att, reply, base_latency_s):
+                return
+        reply(att, outcome)
+
+    def _retry(self, att: Attempt, reply: Any, tries: int, base_latency_s: float) -> None:
+        if att.finished:
+            return
+        _reset(att, base_latency_s)
+        self.world.metrics.attempt(self.world.env.now)
+        self.retry.attempt_started(tries)
+        self._route_observed(att, reply, tries, base_latency_s)
+
+    def _fall_back(self, att: Attempt, reply: Any, base_latency_s: float) -> bool:
+        """Answer from a cache of earlier answers or the smaller pool, as ``degraded``; False if neither can."""
+        fallback = self.fallback
+        if fallback.cached_answer_ratio and self._coin() < fallback.cached_answer_ratio:
+            self.degraded_answers += 1
+            reply(att, "degraded")
+            return True
+        candidates = [s for s in self.fallback_servers if s.serving]
+        if not candidates:
+            return False
+        server = min(candidates, key=_outstanding)
+        _reset(att, base_latency_s)
+
+        def degraded(a: Attempt, outcome: str) -> None:
+            a.reply = reply
+            if outcome == "success":
+                self.degraded_answers += 1
+                outcome = "degraded"
+            reply(a, outcome)
+
+        att.reply = degraded
+        self._send(att, server)
+        return True
+
+    def _send(self, att: Attempt, server: Any) -> None:
         self.routed += 1
         network = self.world.network
-        if not network.reachable(self.zone, server.zone):
+        if not network.reachable(self.zone, server.zone, self.name, server.name):
             att.reply(att, "network_error")
             return
         latency = network.latency_s(self.zone, server.zone)
@@ -75,3 +224,17 @@ class LoadBalancer:
             self.world.call_later(latency, server.submit, att)
         else:
             server.submit(att)
+
+
+def _reset(att: Attempt, path_latency_s: float) -> None:
+    """Prepare an attempt for another replica (a retry or a fallback at the load balancer)."""
+    att.path_latency_s = path_latency_s
+    att.server = None
+    att.t_service_start_s = None
+    att.t_first_token_s = None
+    att.generated = 0
+    att.wrong = False
+
+
+def _outstanding(server: Any) -> int:
+    return server.outstanding

@@ -23,7 +23,8 @@ class PlainServer(ServerBase):
         self.concurrency = concurrency
         self.service = service
         self.waiting: deque[Attempt] = deque()
-        self.running: set[Attempt] = set()
+        self.running: dict[Attempt, None] = {}
+        """In service; a dict, not a set, so a crash drops them in a reproducible (start) order."""
         self.busy = 0
         self.area_in_system = 0.0
         self.area_busy = 0.0
@@ -50,7 +51,7 @@ class PlainServer(ServerBase):
 
     def _start(self, att: Attempt) -> None:
         self.busy += 1
-        self.running.add(att)
+        self.running[att] = None
         att.t_service_start_s = self.world.env.now
         self.world.call_later(self.service() * self.slow_factor, self._done, att, self.incarnation)
 
@@ -59,7 +60,7 @@ class PlainServer(ServerBase):
             return
         self._advance()
         self.busy -= 1
-        self.running.discard(att)
+        self.running.pop(att, None)
         if att.t_first_token_s is None:
             att.t_first_token_s = self.world.env.now
         self._served(att)

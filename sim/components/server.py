@@ -8,6 +8,7 @@ a crash), ``_cancel`` and ``queue_length``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sim.engine.distributions import UniformSampler
@@ -18,6 +19,8 @@ from sim.observe.timeline import Cause
 OVERLOAD_ON = 0.9
 OVERLOAD_OFF = 0.5
 SERVING_STATES = frozenset(("healthy", "overloaded", "degraded", "draining"))
+PROBE_WORK_S = 0.05
+"""Work of one health-endpoint answer: a probe with a 1 s timeout fails once the replica is 20x slower."""
 
 
 class ServerBase:
@@ -39,13 +42,36 @@ class ServerBase:
         self.incarnation = 0
         self.outstanding = 0
         """Attempts accepted and not yet replied to (dependency stage, waiting, running)."""
-        self.in_dependency: set[Attempt] = set()
+        self.in_dependency: dict[Attempt, None] = {}
+        """Attempts waiting on the dependency; a dict, not a set, so a crash fails them in arrival order
+        (set order follows memory addresses and made same-seed runs differ)."""
         self.slow_factor = 1.0
         self.error_probability = 0.0
         self.hung = False
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
+        self.admission: Any = None
+        """A shedding policy's AdmissionQueue (also the waiting queue), or None for the plain bounded FIFO."""
+        self.wrong_probability = 0.0
+        self.crash_on_start: tuple[int, float] | None = None
+        """Set by a crash-loop bug: (transition that caused it, restart delay); the server crashes on every start."""
+        self.poison_parent: int | None = None
+        """Set by a poison-request fault: the transition that made this server vulnerable (None: immune)."""
+        self.poison_restart_delay_s = 10.0
+        self.memory_limit_mb = math.inf
+        """Memory model (set by memory faults): baseline + leaked + per-request memory in flight vs the limit."""
+        self.memory_baseline_mb = 0.0
+        self.memory_per_request_mb = 0.0
+        self.leak_mb_per_request = 0.0
+        self.leak_mb_per_s = 0.0
+        self.leaked_mb = 0.0
+        self.memory_parent: int | None = None
+        self.oom_restart_delay_s = 10.0
+        self.oom_kills = 0
+        self._memory_watch = False
+        self._leak_t_s = 0.0
+        self._leak_token = 0
         self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON))
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
         self.completed = 0
@@ -63,8 +89,12 @@ class ServerBase:
         return self.state in SERVING_STATES
 
     def probe_ok(self) -> bool:
-        """Readiness: answers a health probe when serving and not hung."""
-        return self.serving and not self.hung
+        """Readiness: answers a health probe when serving, not hung and not draining."""
+        return self.serving and not self.hung and self.state != "draining"
+
+    def probe_latency_s(self) -> float:
+        """Time the health endpoint takes to answer: PROBE_WORK_S scaled by the replica's slowness."""
+        return PROBE_WORK_S * self.slow_factor
 
     def crash(self, cause: Cause, restart_after_s: float | None) -> None:
         """Lose all in-flight work; restart after a delay (then cold start), or stay down."""
@@ -78,24 +108,32 @@ class ServerBase:
         for att in list(self.in_dependency):
             self._reply(att, "server_error")
         self.in_dependency.clear()
+        self.leaked_mb = 0.0
+        self._leak_token += 1
         self._set_state("down", cause)
         if restart_after_s is not None:
             self.world.call_later(restart_after_s, self.start, self.incarnation)
 
-    def start(self, incarnation: int | None = None) -> None:
+    def start(self, incarnation: int | None = None, reason: str = "process restarted, loading model") -> None:
         """Begin a (re)start: the model loads for model_load_s (cold start), then the replica serves."""
         if incarnation is not None and incarnation != self.incarnation:
             return
         self.incarnation += 1
-        why = Cause("mechanism", self.name, "restart", "process restarted, loading model",
-                    (self.world.timeline.last_transition[self.name],))
+        why = Cause("mechanism", self.name, "restart", reason, (self.world.timeline.last_transition[self.name],))
         self._set_state("starting", why)
         self.world.call_later(self.model_load_s, self._loaded, self.incarnation)
 
     def _loaded(self, incarnation: int) -> None:
         if incarnation != self.incarnation or self.state != "starting":
             return
+        if self.crash_on_start is not None:
+            parent, delay_s = self.crash_on_start
+            self.crash(Cause("mechanism", self.name, "crash_loop", "crashed while starting: bad build or config",
+                             (parent,)), delay_s)
+            return
         self._set_state("healthy", Cause("mechanism", self.name, "cold_start", "model loaded"))
+        if self._memory_watch:
+            self.arm_leak_timer()
 
     # --- request path ----------------------------------------------------------------------------
     def submit(self, att: Attempt) -> None:
@@ -104,12 +142,25 @@ class ServerBase:
         if not self.serving:
             att.reply(att, "server_error")
             return
-        if self.queue_length() >= self.queue_capacity:
+        if self.poison_parent is not None and att.request.poison:
+            self._poisoned(att)
+            return
+        if self.admission is not None:
+            if not self.admission.admit(att):
+                att.reply(att, "rejected")
+                return
+        elif self.queue_length() >= self.queue_capacity:
             att.reply(att, "rejected")
             return
         self.outstanding += 1
+        if self._memory_watch:
+            self._memory_on_request()
         if self.dependency is not None and self.dependency_calls > 0:
-            self.in_dependency.add(att)
+            network = self.world.network
+            if network.blocked and not network.reachable(None, None, self.name, self.dependency.name):
+                self._reply(att, "dependency_error")
+                return
+            self.in_dependency[att] = None
             self.dependency.call_for(
                 att.request.user, self.zone, self._dependency_done, att, self.dependency_calls, self.incarnation
             )
@@ -120,14 +171,14 @@ class ServerBase:
         if incarnation != self.incarnation:
             return
         if not ok:
-            self.in_dependency.discard(att)
+            self.in_dependency.pop(att, None)
             self._reply(att, "dependency_error")
             return
         if calls_left > 1:
             user = att.request.user
             self.dependency.call_for(user, self.zone, self._dependency_done, att, calls_left - 1, incarnation)
             return
-        self.in_dependency.discard(att)
+        self.in_dependency.pop(att, None)
         if att.cancelled:
             self._reply(att, "cancelled")
             return
@@ -153,6 +204,9 @@ class ServerBase:
             self.stuck.append(att)
         elif self.error_probability and self.coin() < self.error_probability:
             self._reply(att, "server_error")
+        elif self.wrong_probability and self.coin() < self.wrong_probability:
+            att.wrong = True
+            self._reply(att, "success")
         else:
             self._reply(att, "success")
 
@@ -168,9 +222,67 @@ class ServerBase:
                 )
             self._set_state("overloaded", Cause("mechanism", self.name, "queueing", detail, peers))
         elif self.state == "overloaded" and q <= self._on_lo:
-            self.world.set_state(
-                self.name, "healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}")
-            )
+            self._set_state("healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}"))
+
+    # --- fault hooks: poison requests and memory ----------------------------------------------------
+    def _poisoned(self, att: Attempt) -> None:
+        """A poison request reached a vulnerable server: it fails, and the process crashes with all its work."""
+        att.reply(att, "server_error")
+        req = att.request
+        cause = Cause("mechanism", self.name, "poison_request",
+                      f"crashed handling poison request {req.client}#{req.id} (attempt {att.number})",
+                      (self.poison_parent,))
+        self.crash(cause, self.poison_restart_delay_s)
+
+    def memory_mb(self) -> float:
+        """Memory in use now: baseline + leaked (per request and over time) + per-request memory in flight."""
+        if self.leak_mb_per_s:
+            now = self.world.env.now
+            if self.serving:
+                self.leaked_mb += self.leak_mb_per_s * (now - self._leak_t_s)
+            self._leak_t_s = now
+        return self.memory_baseline_mb + self.leaked_mb + self.outstanding * self.memory_per_request_mb
+
+    def watch_memory(self, on: bool) -> None:
+        """Turn the memory model on (a memory fault set its figures) or off."""
+        self._memory_watch = on
+        self._leak_t_s = self.world.env.now
+        self._leak_token += 1
+        if on and self.serving:
+            self.arm_leak_timer()
+
+    def arm_leak_timer(self) -> None:
+        """Schedule the moment a time-based leak alone would cross the limit (re-checked then)."""
+        self._leak_t_s = self.world.env.now
+        self._leak_token += 1
+        if self.leak_mb_per_s > 0:
+            room = self.memory_limit_mb - self.memory_mb()
+            self.world.call_later(max(0.0, room) / self.leak_mb_per_s + 1e-9, self._leak_check, self._leak_token)
+
+    def _leak_check(self, token: int) -> None:
+        if token == self._leak_token and self.serving:
+            if not self._check_memory():
+                self.arm_leak_timer()
+
+    def _memory_on_request(self) -> None:
+        self.leaked_mb += self.leak_mb_per_request
+        if self.memory_baseline_mb + self.leaked_mb + self.outstanding * self.memory_per_request_mb \
+                > self.memory_limit_mb:
+            self.world.call_later(0.0, self._check_memory, self.incarnation)
+
+    def _check_memory(self, incarnation: int | None = None) -> bool:
+        """OOM-kill the process if its memory is above the limit; True when it was killed."""
+        if (incarnation is not None and incarnation != self.incarnation) or not self.serving:
+            return False
+        used = self.memory_mb()
+        if used <= self.memory_limit_mb:
+            return False
+        self.oom_kills += 1
+        parents = (self.memory_parent,) if self.memory_parent is not None else ()
+        cause = Cause("mechanism", self.name, "oom",
+                      f"OOM-killed: {used:,.0f} MB above the {self.memory_limit_mb:,.0f} MB limit", parents)
+        self.crash(cause, self.oom_restart_delay_s)
+        return True
 
     # --- for subclasses ----------------------------------------------------------------------------
     def queue_length(self) -> int:

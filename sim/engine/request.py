@@ -30,7 +30,7 @@ class Request:
 
     __slots__ = (
         "id", "client", "user", "t_arrival_s", "prompt_tokens", "output_tokens", "attempts", "done",
-        "outcome", "t_done_s", "ttft_s", "priority",
+        "outcome", "t_done_s", "ttft_s", "priority", "poison",
     )
 
     def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int):
@@ -46,6 +46,8 @@ class Request:
         self.t_done_s = 0.0
         self.ttft_s: float | None = None
         self.priority = 0
+        self.poison = False
+        """A poison request (poison_request fault): crashes any vulnerable server that receives it."""
 
 
 class Attempt:

@@ -40,13 +40,28 @@ def resolve_trace_path(path: str) -> Path:
     return Path(path)
 
 
+_NOT_A_TIME = "TIMESTAMP is not a date and time like 2023-11-16 18:15:46.68"
+
+
+def _is_time(text: str) -> bool:
+    try:
+        np.datetime64(text, "us")
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_times_s(texts: list[str]) -> np.ndarray:
     """Seconds since the epoch; numpy parses ISO times in bulk (7 fractional digits cut to microseconds)."""
     iso = [t.strip().replace(" ", "T", 1)[:26] for t in texts]
     try:
         stamps = np.array(iso, dtype="datetime64[us]")
     except ValueError:
-        raise TraceError("a TIMESTAMP is not a date and time like 2023-11-16 18:15:46.68") from None
+        line = next(i for i, t in enumerate(iso, start=2) if not _is_time(t))  # only on the error path
+        raise TraceError(f"line {line}: {_NOT_A_TIME}") from None
+    missing = np.isnat(stamps)  # an empty or 'NaT' cell parses, as "not a time"
+    if missing.any():
+        raise TraceError(f"line {int(np.argmax(missing)) + 2}: {_NOT_A_TIME}")
     return stamps.astype(np.int64) / 1e6
 
 
@@ -69,7 +84,7 @@ def load_trace(path: str) -> Trace:
                     raise TraceError(f"{path}: line {line} is not a valid trace row") from None
     except FileNotFoundError:
         raise TraceError(f"{path}: no such file") from None
-    except OSError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise TraceError(f"{path}: cannot be read ({err.__class__.__name__})") from None
     if not times:
         raise TraceError(f"{path}: has no rows")

@@ -1,9 +1,15 @@
 """How faults are scheduled: pick targets with the run's seeded streams, start, stop, and log it.
 
-A fault family is a class registered under its ``kind`` with ``start(ctx)`` and ``stop(ctx)``. It
-changes one thing on its targets (a flag, a factor, a crash); the consequences are left to the
-simulator's mechanisms. Starting and stopping are written to the fault log, and any state change a
-fault causes directly names the fault id as its cause (a root of the cascade graph).
+A fault family is a class registered under its ``kind`` with ``start()`` and ``stop()``. It changes
+one thing on its targets (a flag, a factor, a crash); the consequences are left to the simulator's
+mechanisms. Starting and stopping are written to the fault log, and any state change a fault causes
+directly names the fault id as its cause (a root of the cascade graph).
+
+Schedules: one window (``at_s``, ``duration_s``), a recurring window, or stochastic failures per
+target (time to failure exponential or Weibull, then a time to repair). An *instant* fault (a crash
+with automatic restart, a cache flush, a failover...) is over as soon as it happened: its end is
+logged at once and recovery is left to mechanisms (restart, promotion, refill). Kinds with an
+intensity (``ramped``) implement ``apply(level)`` and are ramped up in ``RAMP_STEPS`` steps.
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from sim.build.wiring import Stack
 from sim.engine.world import World
 from sim.observe.timeline import Cause
 from sim.resilience.registry import Registry
-from sim.spec.inventory import FAULT_TARGET_KINDS, candidates, inventory
+from sim.spec.inventory import fault_candidates, fault_inventory
 from sim.spec.scenario import Scenario
+
+RAMP_STEPS = 10
+"""A ramp is applied as this many equal steps (level 1/N at the start, 1 at ramp_s (N-1)/N)."""
 
 
 @dataclass
@@ -33,18 +42,87 @@ class FaultContext:
         """The cause to record for a transition this fault makes directly."""
         return Cause("fault", self.spec.id, self.spec.kind, detail)
 
+    def mark(self, component: str, detail: str, state: str | None = None) -> int | None:
+        """Record the fault's direct effect on a component (its state is kept unless ``state`` is given).
+
+        Returns the transition id, so mechanisms acting later (an OOM kill, a poison crash) can name
+        this transition as their parent.
+        """
+        current = self.world.timeline.current.get(component, "healthy")
+        return self.world.set_state(component, state or current, self.cause(detail), force=True)
+
 
 class Fault:
-    """Base of a fault family; subclasses override ``start`` and usually ``stop``."""
+    """Base of a fault family; subclasses override ``start`` and usually ``stop`` (or ``apply``)."""
+
+    ramped = False
+    """True for kinds with an intensity: they implement ``apply(level)``, level in [0, 1]."""
 
     def __init__(self, ctx: FaultContext):
         self.ctx = ctx
+        self.occurrence = 0
+
+    @property
+    def instant(self) -> bool:
+        """Over as soon as it happened: its end is logged at once; recovery is a mechanism's job."""
+        return False
 
     def start(self) -> None:
-        raise NotImplementedError
+        if not self.ramped:
+            raise NotImplementedError
+        self.apply(1.0)
 
     def stop(self) -> None:
-        """Remove the trigger (default: nothing to undo)."""
+        """Remove the trigger (default: nothing to undo, or level 0 for ramped kinds)."""
+        if self.ramped:
+            self.apply(0.0)
+
+    def apply(self, level: float) -> None:
+        """Set the effect's intensity (ramped kinds only)."""
+        raise NotImplementedError
+
+
+class FactorFault(Fault):
+    """A fault that scales or adds to one numeric attribute of each target, and can ramp.
+
+    ``multiply``: the attribute is multiplied by 1 + (full - 1) x level (slow factors); otherwise
+    ``full`` x level is added to it (probabilities). Several faults on one target compose, and each
+    removes exactly its own share. The first non-zero level of an occurrence marks each target.
+    """
+
+    ramped = True
+    attribute = "slow_factor"
+    multiply = True
+
+    def __init__(self, ctx: FaultContext):
+        super().__init__(ctx)
+        self._applied: dict[str, float] = {}
+        self._marked = -1
+
+    def full(self) -> float:
+        """The effect at level 1 (from the spec)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the mark on each target says."""
+        raise NotImplementedError
+
+    def apply(self, level: float) -> None:
+        for target in self.ctx.targets:
+            current = getattr(target, self.attribute)
+            if self.multiply:
+                value = 1.0 + (self.full() - 1.0) * level
+                prev = self._applied.get(target.name, 1.0)
+                setattr(target, self.attribute, current / prev * value)
+            else:
+                value = self.full() * level
+                prev = self._applied.get(target.name, 0.0)
+                setattr(target, self.attribute, max(0.0, current - prev + value))
+            self._applied[target.name] = value
+        if level > 0 and self._marked != self.occurrence:
+            self._marked = self.occurrence
+            for target in self.ctx.targets:
+                self.ctx.mark(target.name, self.describe())
 
 
 FAULTS: Registry[Fault] = Registry("fault kind")
@@ -52,9 +130,10 @@ FAULTS: Registry[Fault] = Registry("fault kind")
 
 def choose_targets(scenario: Scenario, spec: Any, stack: Stack, world: World) -> list[Any]:
     """Resolve a target selector to components, narrowing to count / percent with a seeded stream."""
-    kinds = FAULT_TARGET_KINDS.get(spec.kind, ("server",))
-    found = candidates(spec.target, inventory(scenario), kinds)
-    names = [c.name for c in found]
+    if getattr(spec, "target", None) is None:
+        return []
+    found = fault_candidates(scenario, spec, fault_inventory(scenario))
+    names = [c.name for c in found if c.name in stack.by_name]
     n = len(names)
     if spec.target.count is not None:
         n = spec.target.count
@@ -68,13 +147,64 @@ def choose_targets(scenario: Scenario, spec: Any, stack: Stack, world: World) ->
 
 
 def schedule_faults(scenario: Scenario, stack: Stack, world: World) -> None:
-    """Arrange every fault's start and stop on the world's clock."""
+    """Arrange every fault's starts and stops on the world's clock."""
     for spec in scenario.faults:
         targets = choose_targets(scenario, spec, stack, world)
+        window_end = world.duration_s if spec.duration_s is None else spec.at_s + spec.duration_s
+        if spec.stochastic is not None:
+            groups = [[t] for t in targets] or [[]]
+            for group in groups:
+                fault = FAULTS.create(spec.kind, FaultContext(world, stack, spec, group))
+                label = group[0].name if group else "all"
+                _Stochastic(world, fault, world.streams.get(f"{spec.id}:{label}", "schedule"), window_end).next_failure(
+                    spec.at_s)
+            continue
         fault = FAULTS.create(spec.kind, FaultContext(world, stack, spec, targets))
-        world.call_later(spec.at_s, _start, world, fault)
-        if spec.duration_s is not None:
-            world.call_later(spec.at_s + spec.duration_s, _stop, world, fault)
+        starts = [spec.at_s]
+        if spec.recurring is not None:
+            starts = [spec.at_s + i * spec.recurring.every_s for i in range(spec.recurring.count)]
+        for t0 in starts:
+            world.call_later(t0, _start, world, fault)
+            if spec.duration_s is not None and not fault.instant:
+                world.call_later(t0 + spec.duration_s, _stop, world, fault)
+
+
+class _Stochastic:
+    """Alternating failures and repairs of one target inside the fault's window."""
+
+    def __init__(self, world: World, fault: Fault, rng: Any, window_end_s: float):
+        self.world = world
+        self.fault = fault
+        self.rng = rng
+        self.end_s = window_end_s
+        s = fault.ctx.spec.stochastic
+        self.spec = s
+        self.scale_s = s.mtbf_s / math.gamma(1.0 + 1.0 / s.shape) if s.distribution == "weibull" else s.mtbf_s
+
+    def _ttf(self) -> float:
+        if self.spec.distribution == "weibull":
+            return self.scale_s * float(self.rng.weibull(self.spec.shape))
+        return float(self.rng.exponential(self.spec.mtbf_s))
+
+    def _ttr(self) -> float:
+        if self.spec.repair_distribution == "deterministic":
+            return self.spec.mttr_s
+        return float(self.rng.exponential(self.spec.mttr_s))
+
+    def next_failure(self, from_s: float) -> None:
+        t_fail = from_s + self._ttf()
+        if t_fail < self.end_s:
+            self.world.call_later(t_fail - self.world.now, self._fail)
+
+    def _fail(self) -> None:
+        _start(self.world, self.fault)
+        t_repair = min(self.world.now + self._ttr(), self.end_s)
+        self.world.call_later(t_repair - self.world.now, self._repair)
+
+    def _repair(self) -> None:
+        if not self.fault.instant:
+            _stop(self.world, self.fault)
+        self.next_failure(self.world.now)
 
 
 def _log(world: World, fault: Fault, event: str) -> None:
@@ -86,12 +216,37 @@ def _log(world: World, fault: Fault, event: str) -> None:
 
 
 def _start(world: World, fault: Fault) -> None:
-    world.active_faults[fault.ctx.spec.id] = 1
+    fid = fault.ctx.spec.id
+    world.active_faults[fid] = world.active_faults.get(fid, 0) + 1
+    fault.occurrence += 1
     _log(world, fault, "start")
-    fault.start()
+    ramp_s = getattr(fault.ctx.spec, "ramp_s", 0.0)
+    if fault.ramped and ramp_s > 0:
+        fault.apply(1.0 / RAMP_STEPS)
+        for k in range(2, RAMP_STEPS + 1):
+            world.call_later(ramp_s * (k - 1) / RAMP_STEPS, _ramp, fault, fault.occurrence, k / RAMP_STEPS)
+    else:
+        fault.start()
+    if fault.instant:
+        _finish(world, fault)
+
+
+def _ramp(fault: Fault, occurrence: int, level: float) -> None:
+    if occurrence == fault.occurrence:
+        fault.apply(level)
+
+
+def _finish(world: World, fault: Fault) -> None:
+    fid = fault.ctx.spec.id
+    left = world.active_faults.get(fid, 0) - 1
+    if left > 0:
+        world.active_faults[fid] = left
+    else:
+        world.active_faults.pop(fid, None)
+    _log(world, fault, "end")
 
 
 def _stop(world: World, fault: Fault) -> None:
-    world.active_faults.pop(fault.ctx.spec.id, None)
-    _log(world, fault, "end")
+    _finish(world, fault)
+    fault.occurrence += 1
     fault.stop()

@@ -38,6 +38,8 @@ class MetricsRecorder:
         self.tpot = LogHistogram()
         self.measured_outcomes = [0] * len(OUTCOMES)
         self.records: list[tuple] | None = [] if record_requests else None
+        self.users: dict[str, tuple[bytearray, bytearray]] = {}
+        """Per client, two flags per user over the measured window: sent a request; saw a bad outcome."""
 
     def _bucket(self, t: float) -> int:
         b = int(t / self.bucket_s)
@@ -63,6 +65,7 @@ class MetricsRecorder:
         measured = t >= self.warmup_s
         if measured:
             self.measured_outcomes[k] += 1
+            self._user(req.client, req.user, k)
         if k in _SERVED:
             hist = self._lat_hist.get(b)
             if hist is None:
@@ -85,6 +88,25 @@ class MetricsRecorder:
                  req.ttft_s if req.ttft_s is not None else math.nan, wait_s if wait_s is not None else math.nan,
                  server or "", req.prompt_tokens, req.output_tokens)
             )
+
+    def _user(self, client: str, user: int, k: int) -> None:
+        """Mark a user active (and hit, unless the outcome is a success); memory is bounded by the users count."""
+        flags = self.users.get(client)
+        if flags is None:
+            flags = self.users[client] = (bytearray(), bytearray())
+        active, hit = flags
+        if user >= len(active):
+            grow = bytes(user + 1 - len(active))
+            active.extend(grow)
+            hit.extend(grow)
+        active[user] = 1
+        if k:
+            hit[user] = 1
+
+    def user_counts(self) -> dict[str, int]:
+        """Users who sent a request that ended in the measured window, and those who saw a non-success."""
+        return {"active": sum(a.count(1) for a, _ in self.users.values()),
+                "affected": sum(h.count(1) for _, h in self.users.values())}
 
     def histogram_array(self, which: str) -> np.ndarray:
         """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""

@@ -32,6 +32,8 @@ class RunResult:
     graph: nx.DiGraph
     requests: dict[str, np.ndarray] | None = None
     components: dict[str, Any] = field(default_factory=dict, repr=False)
+    histograms: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    """Per-bucket log-histogram counts, shape (n_buckets, N_BINS): 'latency' and 'ttft' of served requests."""
 
     def to_pandas(self):
         """The time series as a pandas DataFrame (needs pandas, which chaossim does not depend on)."""
@@ -106,6 +108,7 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
             "latency_s": _stats(m.latency),
             "ttft_s": _stats(m.ttft),
             "tpot_s": _stats(m.tpot),
+            "users": m.user_counts(),
         },
         "components": {name: component_stats(c) for name, c in stack.by_name.items()},
         "faults": world.fault_log,
@@ -143,7 +146,7 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
         cols = list(zip(*m.records, strict=True)) if m.records else [[] for _ in REQUEST_COLUMNS]
         requests = {name: np.asarray(col) for name, col in zip(REQUEST_COLUMNS, cols, strict=True)}
     return RunResult(scenario, seed, summary, ts, list(world.timeline.transitions), list(world.fault_log), graph,
-                     requests, dict(stack.by_name))
+                     requests, dict(stack.by_name), {"latency": lat, "ttft": ttft})
 
 
 def component_stats(c: Any) -> dict[str, Any]:

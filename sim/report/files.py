@@ -93,8 +93,20 @@ def _rows_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def histograms_csv(histograms: dict[str, np.ndarray]) -> str:
+    """Per-bucket histograms as sparse rows (metric, bucket, bin, count), nonzero cells only."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["metric", "bucket", "bin", "count"])
+    for name in sorted(histograms):
+        counts = np.asarray(histograms[name])
+        for b, k in zip(*np.nonzero(counts), strict=True):
+            w.writerow([name, int(b), int(k), int(counts[b, k])])
+    return buf.getvalue()
+
+
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:
-    """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml (and timeline.png)."""
+    """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml, histograms.csv (and figures)."""
     import yaml
 
     out_dir = Path(out_dir)
@@ -110,11 +122,14 @@ def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Pa
     put("scenario.yaml", yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False))
     if result.requests is not None:
         put("requests.csv", _csv_text(result.requests))
+    if getattr(result, "histograms", None):
+        put("histograms.csv", histograms_csv(result.histograms))
     if figures:
-        from sim.report.figures import save_timeline
+        from sim.report.figures import save_swimlanes, save_timeline
 
         path = out_dir / "timeline.png"
         save_timeline(result, path)
         written.append(path)
+        written.append(save_swimlanes(result, out_dir / "swimlanes.png"))
     put("summary.json", to_json(result.summary))
     return written

@@ -1,7 +1,14 @@
-"""Load-balancing policies (Envoy's names): pick one replica out of those in rotation."""
+"""Load-balancing policies (Envoy's names): pick one replica out of those in rotation.
+
+Every factory takes ``(rng, choice_count=2, spec=None, zone=None)``: its random stream, Envoy's
+choice_count, the full BalancingSpec and the load balancer's zone. ``pick`` may return None when the
+policy refuses every candidate (zone_aware without failover, a shuffle shard with no member left):
+the load balancer then answers no_healthy_upstream.
+"""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Protocol
 
 from sim.engine.distributions import UniformSampler
@@ -11,7 +18,7 @@ from sim.resilience.registry import Registry
 class Balancer(Protocol):
     """Picks a replica from a non-empty list of candidates for one attempt."""
 
-    def pick(self, candidates: list[Any], attempt: Any) -> Any: ...
+    def pick(self, candidates: list[Any], attempt: Any) -> Any | None: ...
 
 
 BALANCERS: Registry[Balancer] = Registry("balancing policy")
@@ -21,7 +28,7 @@ BALANCERS: Registry[Balancer] = Registry("balancing policy")
 class RoundRobin:
     """Each replica in turn (Envoy's default)."""
 
-    def __init__(self, rng, choice_count: int = 2):
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self._i = 0
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
@@ -33,7 +40,7 @@ class RoundRobin:
 class RandomChoice:
     """A uniformly random replica."""
 
-    def __init__(self, rng, choice_count: int = 2):
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self._u = UniformSampler(rng)
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
@@ -42,20 +49,23 @@ class RandomChoice:
 
 @BALANCERS.register("least_outstanding")
 class LeastOutstanding:
-    """The replica with the fewest outstanding requests (ties: the first in rotation order)."""
+    """The replica with the fewest outstanding requests; ties go round robin (as HAProxy leastconn and
+    NGINX least_conn), otherwise the first replica would take all the traffic of a lightly loaded pool."""
 
-    def __init__(self, rng, choice_count: int = 2):
-        pass
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._i = 0
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
-        return min(candidates, key=_outstanding)
+        self._i += 1
+        i = self._i % len(candidates)
+        return min(candidates[i:] + candidates[:i], key=_outstanding)
 
 
 @BALANCERS.register("power_of_two")
 class PowerOfChoices:
     """Sample ``choice_count`` replicas at random and take the least loaded (Envoy least_request)."""
 
-    def __init__(self, rng, choice_count: int = 2):
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self._u = UniformSampler(rng)
         self.choice_count = choice_count
 
@@ -71,3 +81,112 @@ class PowerOfChoices:
 
 def _outstanding(server: Any) -> int:
     return server.outstanding
+
+
+class _Subsets:
+    """Cache of a per-rotation subset: recomputed only when the load balancer rebuilds its rotation list."""
+
+    def __init__(self) -> None:
+        self._source: list[Any] | None = None
+        self._value: Any = None
+
+    def get(self, candidates: list[Any], compute) -> Any:
+        if candidates is not self._source:
+            self._source = candidates
+            self._value = compute(candidates)
+        return self._value
+
+
+@BALANCERS.register("zone_aware")
+class ZoneAware:
+    """Prefer replicas in the load balancer's own zone (least loaded of two random choices among them);
+    with failover, use every zone when none of the local zone is in rotation (Envoy zone-aware routing)."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self.zone = zone
+        self.failover = True if spec is None else spec.failover
+        self._inner = PowerOfChoices(rng, choice_count)
+        self._local = _Subsets()
+        self.failovers = 0
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
+        zone = self.zone
+        local = self._local.get(candidates, lambda c: [s for s in c if s.zone == zone])
+        if local:
+            return self._inner.pick(local, attempt)
+        if not self.failover:
+            return None
+        self.failovers += 1
+        return self._inner.pick(candidates, attempt)
+
+
+def _key(attempt: Any) -> int:
+    req = attempt.request
+    return (zlib.crc32(req.client.encode()) * 1_000_003 + req.user) & 0xFFFFFFFF
+
+
+def _mix(a: int, b: int) -> int:
+    """A 32-bit integer hash of two integers (rendezvous hashing score)."""
+    x = (a * 0x9E3779B1 + b * 0x85EBCA77) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+    x ^= x >> 12
+    return x
+
+
+@BALANCERS.register("sticky")
+class Sticky:
+    """Session affinity: each user always reaches the same replica while it is in rotation
+    (rendezvous hashing, so losing a replica moves only its users)."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._salts: dict[str, int] = {}
+
+    def _salt(self, server: Any) -> int:
+        salt = self._salts.get(server.name)
+        if salt is None:
+            salt = self._salts[server.name] = zlib.crc32(server.name.encode())
+        return salt
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        key = _key(attempt)
+        return max(candidates, key=lambda s: _mix(key, self._salt(s)))
+
+
+@BALANCERS.register("shuffle_shard")
+class ShuffleShard:
+    """Each customer (client, user) is assigned ``shard_size`` replicas out of all, by a seeded hash; it is
+    served by the least loaded of them in rotation, and by none else. A poison customer can only take
+    down its own shard, so only customers whose whole shard is inside it lose service."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self.shard_size = 2 if spec is None else spec.shard_size
+        self._seed = int(rng.integers(0, 2**31 - 1))
+        self._shards: dict[int, frozenset[int]] = {}
+        self._names: dict[str, int] = {}
+        self._all: list[str] = []
+        self._cache = _Subsets()
+
+    def shard_of(self, key: int, n: int) -> frozenset[int]:
+        """Indices (into the sorted replica names) of a customer's shard: top shard_size rendezvous scores."""
+        shard = self._shards.get(key)
+        if shard is None:
+            scores = sorted(range(n), key=lambda i: _mix(key ^ self._seed, i), reverse=True)
+            shard = self._shards[key] = frozenset(scores[: min(self.shard_size, n)])
+        return shard
+
+    def _index(self, candidates: list[Any]) -> dict[int, Any]:
+        if any(s.name not in self._names for s in candidates):
+            self._all = sorted({*self._all, *(s.name for s in candidates)})
+            self._names = {name: i for i, name in enumerate(self._all)}
+            self._shards.clear()
+        return {self._names[s.name]: s for s in candidates}
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
+        by_index = self._cache.get(candidates, self._index)
+        best = None
+        for i in self.shard_of(_key(attempt), len(self._all)):
+            s = by_index.get(i)
+            if s is not None and (best is None or s.outstanding < best.outstanding):
+                best = s
+        return best

@@ -66,21 +66,91 @@ def candidates(target: TargetSpec, items: list[ComponentInfo], kinds: tuple[str,
     return [c for c in items if c.kind in kinds and matches(target, c)]
 
 
-FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {"crash": ("server",)}
-"""Which component kinds each fault kind may target; fault families add their entries here."""
+_SERVER = ("server",)
+FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {
+    "surge": ("client",),
+    "bot_traffic": ("client",),
+    **{kind: _SERVER for kind in (
+        "crash", "gpu_lost", "ecc_error", "tp_link_failure", "thermal_throttle", "kv_cache_exhaustion",
+        "error_rate", "latency_inflation", "hang", "poison_request", "memory_leak", "wrong_answer",
+        "bad_deploy", "drain", "config_push", "os_update", "fleet_change",
+    )},
+    "dns_failure": ("discovery",),
+    "database_slow": ("database",),
+    "database_down": ("database",),
+    "database_failover": ("database",),
+    "cache_flush": ("cache",),
+    "cache_down": ("cache",),
+    "control_plane_overload": ("control_plane",),
+    "cleanup_job": ("server", "load_balancer", "database", "cache"),
+}
+"""Which component kinds each targeted fault kind may act on (zone and link faults have no target)."""
+
+LLM_ONLY_FAULTS = frozenset(("kv_cache_exhaustion",))
+"""Fault kinds that only make sense on LLM replicas (plain validation servers have no KV cache)."""
+
+CONTROL_PLANE_NAME = "control-plane"
+DISCOVERY_NAME = "discovery"
+
+
+def fault_inventory(scenario: Scenario) -> list[ComponentInfo]:
+    """Everything a fault can target: ``inventory`` plus clients, discovery and the control plane."""
+    topo = scenario.topology
+    default_zone = topo.zones[0]
+    items = inventory(scenario)
+    for client in scenario.workload.clients:
+        items.append(ComponentInfo(client.name, "client", client.zone or default_zone))
+    if topo.discovery is not None:
+        items.append(ComponentInfo(DISCOVERY_NAME, "discovery", default_zone))
+        if topo.discovery.control_plane is not None:
+            items.append(ComponentInfo(CONTROL_PLANE_NAME, "control_plane", default_zone))
+    return items
+
+
+def fault_candidates(scenario: Scenario, fault, items: list[ComponentInfo] | None = None) -> list[ComponentInfo]:
+    """Components a fault's target selector matches among the kinds it can act on (before count / percent)."""
+    if getattr(fault, "target", None) is None:
+        return []
+    items = fault_inventory(scenario) if items is None else items
+    found = candidates(fault.target, items, FAULT_TARGET_KINDS.get(fault.kind, _SERVER))
+    if fault.kind in LLM_ONLY_FAULTS:
+        llm_pools = {p.name for p in scenario.topology.pools if p.server.mode == "llm"}
+        found = [c for c in found if c.pool in llm_pools]
+    return found
 
 
 def check_fault_targets(scenario: Scenario) -> list[Problem]:
-    """A problem for every fault whose target matches no component it can act on."""
-    items = inventory(scenario)
+    """A problem for every fault whose targets, zones or windows do not fit the scenario."""
+    items = fault_inventory(scenario)
+    names = {c.name for c in items}
+    zones = set(scenario.topology.zones)
     problems: list[Problem] = []
     for i, fault in enumerate(scenario.faults):
-        kinds = FAULT_TARGET_KINDS.get(fault.kind, ("server",))
-        found = candidates(fault.target, items, kinds)
-        if not found:
-            problems.append(Problem(f"faults[{i}].target", f"matches no {' or '.join(kinds)} in the topology"))
-        elif fault.target.count is not None and fault.target.count > len(found):
-            problems.append(
-                Problem(f"faults[{i}].target.count", f"asks for {fault.target.count} but only {len(found)} match")
-            )
+        where = f"faults[{i}]"
+        if getattr(fault, "target", None) is not None:
+            kinds = FAULT_TARGET_KINDS.get(fault.kind, _SERVER)
+            found = fault_candidates(scenario, fault, items)
+            if not found:
+                what = " or ".join(kinds) + (" of an llm pool" if fault.kind in LLM_ONLY_FAULTS else "")
+                problems.append(Problem(f"{where}.target", f"matches no {what} in the topology"))
+            elif fault.target.count is not None and fault.target.count > len(found):
+                problems.append(
+                    Problem(f"{where}.target.count", f"asks for {fault.target.count} but only {len(found)} match")
+                )
+        for j, zone in enumerate(getattr(fault, "zones", None) or []):
+            if zone not in zones:
+                problems.append(Problem(f"{where}.zones[{j}]", f"unknown zone '{zone}'"))
+        if fault.kind == "zone_outage" and fault.zone not in zones:
+            problems.append(Problem(f"{where}.zone", f"unknown zone '{fault.zone}'"))
+        if fault.kind == "partition":
+            a, b = fault.between
+            if not ((a in zones and b in zones) or (a in names and b in names)):
+                problems.append(Problem(f"{where}.between", "give two zones or two component names that exist"))
+        if fault.kind == "fleet_change" and (
+            scenario.topology.discovery is None or scenario.topology.discovery.control_plane is None
+        ):
+            problems.append(Problem(f"{where}.kind", "fleet_change needs topology.discovery.control_plane"))
+        rec = fault.recurring
+        if rec is not None and fault.at_s + (rec.count - 1) * rec.every_s + fault.duration_s > scenario.run.duration_s:
+            problems.append(Problem(f"{where}.recurring.count", "the last window ends after the run ends"))
     return problems

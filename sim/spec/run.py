@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from sim.spec.common import StrictModel
 
@@ -15,10 +15,19 @@ class RunSpec(StrictModel):
     seed: int = Field(1, ge=0, description="Root seed of every random stream.")
     bucket_s: float = Field(1.0, gt=0, description="Width of a time-series bucket.")
 
-    @model_validator(mode="after")
-    def _warmup_inside(self) -> RunSpec:
-        if self.warmup_s >= self.duration_s:
-            raise ValueError("warmup_s must be shorter than duration_s")
-        if self.duration_s / self.bucket_s > 1_000_000:
-            raise ValueError("bucket_s is too small for duration_s (more than 1,000,000 buckets)")
-        return self
+    # Field validators (not one model validator) so that an error names the field: run.warmup_s.
+    @field_validator("warmup_s")
+    @classmethod
+    def _warmup_inside(cls, warmup_s: float, info: ValidationInfo) -> float:
+        duration_s = info.data.get("duration_s")
+        if duration_s is not None and warmup_s >= duration_s:
+            raise ValueError(f"must be shorter than duration_s ({duration_s:g} s)")
+        return warmup_s
+
+    @field_validator("bucket_s")
+    @classmethod
+    def _few_enough_buckets(cls, bucket_s: float, info: ValidationInfo) -> float:
+        duration_s = info.data.get("duration_s")
+        if duration_s is not None and duration_s / bucket_s > 1_000_000:
+            raise ValueError("too small for duration_s (more than 1,000,000 buckets)")
+        return bucket_s

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from sim.spec.common import StrictModel
 from sim.spec.faults import FaultSpec
+from sim.spec.monitoring import MonitoringSpec, check_monitoring
 from sim.spec.policies import PoliciesSpec
 from sim.spec.run import RunSpec
 from sim.spec.slo import SLOSpec
@@ -26,6 +27,7 @@ class Scenario(StrictModel):
     faults: list[FaultSpec] = Field(default_factory=list)
     policies: PoliciesSpec = Field(default_factory=PoliciesSpec)
     slo: SLOSpec = Field(default_factory=SLOSpec)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     run: RunSpec = Field(default_factory=RunSpec)
 
 
@@ -124,4 +126,6 @@ def check_references(scenario: Scenario) -> list[Problem]:
             problems.append(Problem(f"faults[{i}].at_s", f"starts at {fault.at_s} s, after the run ends"))
         elif fault.duration_s is not None and fault.at_s + fault.duration_s > scenario.run.duration_s:
             problems.append(Problem(f"faults[{i}].duration_s", "the fault window ends after the run ends"))
+    problems.extend(Problem(path, reason) for path, reason in
+                    check_monitoring(scenario.monitoring, fault_ids, scenario.run.duration_s))
     return problems

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.spec.common import DistributionSpec, ExponentialSpec, Name, StrictModel
-from sim.spec.policies import BalancingSpec, HealthCheckSpec
+from sim.spec.control_plane import ControlPlaneSpec
+from sim.spec.policies import (
+    AutoscalingSpec,
+    BalancingSpec,
+    CircuitBreakerSpec,
+    DeadlineSpec,
+    FallbackSpec,
+    HealthCheckSpec,
+    LivenessSpec,
+    MaintenanceSpec,
+    OutlierDetectionSpec,
+    PanicSpec,
+    RateLimitSpec,
+    RetrySpec,
+    RolloutSpec,
+    SheddingSpec,
+)
 
 
 class LinkSpec(StrictModel):
@@ -74,6 +90,23 @@ class PoolSpec(StrictModel):
     database: Name | None = Field(None, description="Database (or cache) each request calls before inference.")
     db_calls_per_request: int = Field(1, ge=0, description="Sequential calls to the database per request.")
     labels: dict[str, str] = Field(default_factory=dict)
+    shedding: SheddingSpec | None = Field(None, description="Overrides policies.shedding.")
+    deadline: DeadlineSpec | None = Field(None, description="Overrides policies.deadline.")
+    liveness: LivenessSpec | None = Field(None, description="Overrides policies.liveness.")
+    circuit_breaker: CircuitBreakerSpec | None = Field(
+        None, description="Overrides policies.circuit_breaker (guards the calls to the pool's database)."
+    )
+    autoscaling: AutoscalingSpec | None = Field(None, description="Kubernetes HPA for this pool; null: none.")
+    rollout: RolloutSpec | None = Field(None, description="A deploy of a new version; null: none.")
+    maintenance: MaintenanceSpec | None = Field(None, description="Planned rolling restart; null: none.")
+
+
+class DatabaseReplicaSpec(StrictModel):
+    """A standby replica promoted automatically when the primary stops answering (e.g. Patroni, RDS Multi-AZ)."""
+
+    zone: Name | None = Field(None, description="Zone of the standby; default: the primary's.")
+    detection_s: float = Field(30.0, ge=0, description="Time to declare the primary dead (Patroni ttl 30 s).")
+    promotion_s: float = Field(30.0, ge=0, description="Time to promote the standby (illustrative).")
 
 
 class DatabaseSpec(StrictModel):
@@ -87,6 +120,7 @@ class DatabaseSpec(StrictModel):
     )
     queue_capacity: int = Field(1000, ge=0, description="Queries that may wait for a connection.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a connection before failing.")
+    replica: DatabaseReplicaSpec | None = Field(None, description="Standby with automatic promotion; null: none.")
 
 
 class CacheSpec(StrictModel):
@@ -104,6 +138,12 @@ class DiscoverySpec(StrictModel):
     """DNS / service discovery: clients resolve load balancers and cache the answer for ttl_s."""
 
     ttl_s: float = Field(30.0, gt=0, description="Time a resolved record stays cached by a client.")
+    static_stability: bool = Field(
+        False, description="Clients keep using their last-known-good records when discovery fails (static stability)."
+    )
+    control_plane: ControlPlaneSpec | None = Field(
+        None, description="The control plane discovery depends on (capacity and load); null: none modelled."
+    )
 
 
 class LoadBalancerSpec(StrictModel):
@@ -114,6 +154,13 @@ class LoadBalancerSpec(StrictModel):
     upstream: list[Name] = Field(min_length=1, description="Names of the pools it routes to.")
     balancing: BalancingSpec | None = Field(None, description="Overrides policies.balancing.")
     health_check: HealthCheckSpec | None = Field(None, description="Overrides policies.health_check.")
+    outlier_detection: OutlierDetectionSpec | None = Field(None, description="Overrides policies.outlier_detection.")
+    panic: PanicSpec | None = Field(None, description="Overrides policies.panic.")
+    retry: RetrySpec | None = Field(
+        None, description="Overrides policies.retry; used when its layer is load_balancer or both."
+    )
+    rate_limit: RateLimitSpec | None = Field(None, description="Overrides policies.rate_limit.")
+    fallback: FallbackSpec | None = Field(None, description="Graceful degradation; null: none.")
 
 
 class TopologySpec(StrictModel):
@@ -126,3 +173,19 @@ class TopologySpec(StrictModel):
     pools: list[PoolSpec] = Field(min_length=1)
     databases: list[DatabaseSpec] = Field(default_factory=list)
     caches: list[CacheSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _policy_references(self) -> TopologySpec:
+        """Resilience settings that name other parts of the topology (fallback pools, replica bounds)."""
+        pools = {p.name for p in self.pools}
+        for i, lb in enumerate(self.load_balancers):
+            if lb.fallback is not None and lb.fallback.pool is not None:
+                if lb.fallback.pool not in pools:
+                    raise ValueError(f"load_balancers[{i}].fallback.pool: no pool named '{lb.fallback.pool}'")
+                if lb.fallback.pool in lb.upstream:
+                    raise ValueError(f"load_balancers[{i}].fallback.pool: '{lb.fallback.pool}' is also an upstream")
+        for i, pool in enumerate(self.pools):
+            scaling = pool.autoscaling
+            if scaling is not None and scaling.enabled and scaling.max_replicas < (scaling.min_replicas or 1):
+                raise ValueError(f"pools[{i}].autoscaling.max_replicas: below min_replicas")
+        return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sim.spec.common import DistributionSpec, LognormalSpec, Name, StrictModel
-from sim.spec.policies import RetrySpec
+from sim.spec.policies import RetrySpec, ThrottlingSpec
 
 
 class RateStep(StrictModel):
@@ -76,6 +76,15 @@ class ClientSpec(StrictModel):
     retry: RetrySpec | None = Field(None, description="Overrides policies.retry.")
     cancel_on_timeout: bool = Field(
         False, description="Cancel abandoned attempts at the server (default: the server keeps working)."
+    )
+    overall_timeout_s: float | None = Field(
+        None, gt=0, description="Deadline of the whole request, retries included; null: none."
+    )
+    throttling: ThrottlingSpec | None = Field(None, description="Overrides policies.throttling.")
+    client_class: Name | None = Field(None, description="Class for rate limiting (default: the client's name).")
+    priority: int = Field(0, ge=0, description="Admission priority (higher is served first, e.g. paid 1, free 0).")
+    lb_selection: Literal["random", "by_user"] = Field(
+        "random", description="by_user: a thin cell router sends each user to always the same target (cell)."
     )
 
 

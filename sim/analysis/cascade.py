@@ -1,0 +1,238 @@
+"""The causal cascade of a run, built from the recorded causes (never guessed from timing).
+
+Nodes are fault roots (``fault:<id>``) and component state transitions (their integer ids); an
+edge points from a cause to its effect: from a fault to each transition it made directly, and from
+every parent transition named in a cause to the transition it pushed. A transition belongs to the
+cascade when it descends from a fault. Its *generation* counts component hops: the fault's direct
+victims are generation 1; a transition pushed by another component's transition is one more; a
+component's own follow-up (down → starting) keeps its generation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+NOT_SERVING = frozenset(("down", "starting"))
+
+
+def _t(t_s: float) -> float:
+    """Times at the 9 significant digits a run directory keeps, so a loaded run analyses identically."""
+    return float(f"{float(t_s):.9g}")
+
+
+def fault_node(fault_id: str) -> str:
+    return f"fault:{fault_id}"
+
+
+def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None = None) -> nx.DiGraph:
+    """The cascade as a DiGraph: fault roots, transitions that descend from them, cause → effect edges."""
+    g = nx.DiGraph()
+    starts: dict[str, float] = {}
+    targets: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    for entry in fault_log or []:
+        if entry["event"] == "start" and entry["fault"] not in starts:
+            starts[entry["fault"]] = _t(entry["t_s"])
+            targets[entry["fault"]] = list(entry.get("targets", []))
+            kinds[entry["fault"]] = entry.get("kind", "")
+    for fid, t0 in starts.items():  # every fault that started is a root, even one that changed no state
+        g.add_node(fault_node(fid), kind="fault", fault=fid, mechanism=kinds.get(fid, ""), t_s=t0,
+                   targets=targets.get(fid, []), generation=0)
+    for t in transitions:
+        cause = t.cause
+        parents = [p for p in cause.parents if p in g]
+        if cause.kind != "fault" and not parents:
+            continue
+        gen = 0
+        if cause.kind == "fault":
+            root = fault_node(cause.source)
+            if root not in g:
+                g.add_node(root, kind="fault", fault=cause.source, mechanism=cause.mechanism,
+                           t_s=starts.get(cause.source, _t(t.t_s)), targets=targets.get(cause.source, []), generation=0)
+            g.add_edge(root, t.id)
+            gen = 1
+        for p in parents:
+            pn = g.nodes[p]
+            gen = max(gen, pn["generation"] + (0 if pn["component"] == t.component else 1))
+        g.add_node(t.id, kind="transition", t_s=_t(t.t_s), component=t.component, state=t.state,
+                   previous=t.previous, mechanism=cause.mechanism, source=cause.source, detail=cause.detail,
+                   cause=cause.text(), generation=gen, impairing=t.state != "healthy")
+        for p in parents:
+            g.add_edge(p, t.id)
+    return g
+
+
+def _capacity_weights(scenario: Any) -> dict[str, float]:
+    """Serving capacity per replica: concurrency slots (plain) or batch slots (LLM)."""
+    from sim.spec.inventory import inventory
+
+    pools = {p.name: p for p in scenario.topology.pools}
+    out = {}
+    for info in inventory(scenario):
+        if info.kind == "server":
+            spec = pools[info.pool].server
+            out[info.name] = float(getattr(spec, "concurrency", None) or getattr(spec, "max_batch_size", 1))
+    return out
+
+
+def _impaired_intervals(transitions: list[Any], in_cascade: set[int],
+                        end_s: float) -> tuple[dict[str, list[list[float]]], set[str]]:
+    """Per component, intervals from a cascade transition into a non-healthy state to its next healthy state;
+    and the components still impaired at the end of the run."""
+    out: dict[str, list[list[float]]] = {}
+    open_: dict[str, float] = {}
+    for t in transitions:
+        if t.state == "healthy":
+            if t.component in open_:
+                out.setdefault(t.component, []).append([open_.pop(t.component), _t(t.t_s)])
+        elif t.id in in_cascade and t.component not in open_:
+            open_[t.component] = _t(t.t_s)
+    for comp, t0 in open_.items():
+        out.setdefault(comp, []).append([t0, end_s])
+    return out, set(open_)
+
+
+def analyze_cascade(data: Any) -> dict[str, Any]:
+    """Roots, depth, blast radius (components, capacity, requests, users), spread and containment."""
+    g = cascade_graph(data.transitions, data.fault_log)
+    topo = data.graph
+    end_run = float(data.scenario.run.duration_s)
+    trans = [n for n, d in g.nodes(data=True) if d["kind"] == "transition"]
+    roots = sorted((n for n, d in g.nodes(data=True) if d["kind"] == "fault"), key=lambda n: g.nodes[n]["t_s"])
+    impact = _impact(data.summary)
+    root_rows = [{"fault": g.nodes[r]["fault"], "kind": g.nodes[r]["mechanism"], "t_s": g.nodes[r]["t_s"],
+                  "targets": g.nodes[r]["targets"]} for r in roots]
+    if not trans:
+        summary = ("no cascade: no fault in this run" if not roots else
+                   f"no cascade: {', '.join(r['fault'] for r in root_rows)} changed no component's recorded state")
+        return {"empty": True, "roots": root_rows, "depth": 0, "transitions": 0, "components": [],
+                "direct_victims": [], "graph": g,
+                "blast_radius": {"components": 0, "share_of_components": 0.0, "capacity_share": 0.0,
+                                 "peak_capacity_share": 0.0, "peak_impaired_components": 0, **impact},
+                "first_fault_s": root_rows[0]["t_s"] if root_rows else None, "widest_spread_s": None,
+                "time_to_widest_s": None, "peak_impaired_s": None, "end_s": None, "still_impaired": [],
+                "containment": None, "table": [], "summary": summary}
+
+    def meta(comp: str) -> dict[str, str]:
+        d = topo.nodes[comp] if comp in topo else {}
+        return {"kind": d.get("kind", "unknown"), "zone": d.get("zone", "") or "", "pool": d.get("pool", "") or ""}
+
+    direct = sorted({g.nodes[n]["component"] for r in roots for n in g.successors(r)})
+    # affected: pushed into a worse state, or changed directly by a fault (even when its state label stays)
+    affected = sorted({g.nodes[n]["component"] for n in trans if g.nodes[n]["impairing"]} | set(direct))
+    weights = _capacity_weights(data.scenario)
+    total_cap = sum(weights.values()) or 1.0
+    cap_affected = sum(weights.get(c, 0.0) for c in affected) / total_cap
+
+    in_cascade = set(trans)
+    intervals, still = _impaired_intervals(data.transitions, in_cascade, end_run)
+    events = sorted([(t0, 1, c) for c, iv in intervals.items() for t0, _ in iv]
+                    + [(t1, -1, c) for c, iv in intervals.items() for _, t1 in iv], key=lambda e: (e[0], e[1]))
+    count = peak = 0
+    cap = peak_cap = 0.0
+    peak_t = None
+    for t_s, step, comp in events:
+        count += step
+        cap += step * weights.get(comp, 0.0)
+        if count > peak:
+            peak, peak_t = count, t_s
+        peak_cap = max(peak_cap, cap)
+    # widest spread: when the last component to be reached joined the cascade
+    joined: dict[str, float] = {}
+    for n in trans:
+        d = g.nodes[n]
+        if d["component"] in affected:
+            joined[d["component"]] = min(joined.get(d["component"], d["t_s"]), d["t_s"])
+    widest_t = max(joined.values())
+    end_s = None if still else max((iv[-1][1] for iv in intervals.values() if iv), default=None)
+    first_fault = min(g.nodes[r]["t_s"] for r in roots if any(True for _ in g.successors(r)))
+
+    root_meta = [meta(c) for c in direct]
+    aff_meta = {c: meta(c) for c in affected}
+    pools0 = {m["pool"] for m in root_meta if m["pool"]}
+    zones0 = {m["zone"] for m in root_meta}
+    tiers0 = {m["kind"] for m in root_meta}
+    left_pool = sorted(c for c, m in aff_meta.items() if m["pool"] not in pools0)
+    left_zone = sorted(c for c, m in aff_meta.items() if m["zone"] not in zones0)
+    left_tier = sorted(c for c, m in aff_meta.items() if m["kind"] not in tiers0)
+    containment = {
+        "started_in": {"pools": sorted(pools0), "zones": sorted(zones0), "tiers": sorted(tiers0)},
+        "pool": not left_pool, "zone": not left_zone, "tier": not left_tier,
+        "left_pool": left_pool, "left_zone": left_zone, "left_tier": left_tier,
+    }
+    depth = max(g.nodes[n]["generation"] for n in trans)
+    table = []
+    for n in sorted(trans, key=lambda n: (g.nodes[n]["t_s"], n)):
+        d = g.nodes[n]
+        parents = [p for p in g.predecessors(n)]
+        by = [g.nodes[p]["fault"] if g.nodes[p]["kind"] == "fault" else f"{g.nodes[p]['component']} "
+              f"{g.nodes[p]['state']}" for p in parents]
+        table.append({"id": n, "t_s": d["t_s"], "after_first_fault_s": d["t_s"] - first_fault,
+                      "component": d["component"], "kind": meta(d["component"])["kind"],
+                      "zone": meta(d["component"])["zone"], "previous": d["previous"], "state": d["state"],
+                      "generation": d["generation"], "mechanism": d["mechanism"], "cause": d["cause"],
+                      "pushed_by": by})
+    n_components = sum(1 for _, d in topo.nodes(data=True) if d.get("kind") != "client") or 1
+    return {
+        "empty": False,
+        "roots": root_rows,
+        "depth": depth,
+        "transitions": len(trans),
+        "components": affected,
+        "direct_victims": direct,
+        "graph": g,
+        "blast_radius": {
+            "components": len(affected),
+            "share_of_components": len(affected) / n_components,
+            "capacity_share": cap_affected,
+            "peak_capacity_share": peak_cap / total_cap,
+            "peak_impaired_components": peak,
+            **impact,
+        },
+        "first_fault_s": first_fault,
+        "widest_spread_s": widest_t,
+        "time_to_widest_s": widest_t - first_fault,
+        "peak_impaired_s": peak_t,
+        "end_s": end_s,
+        "still_impaired": sorted(still),
+        "containment": containment,
+        "table": table,
+        "summary": _summary(roots, g, affected, depth, containment, widest_t, first_fault),
+    }
+
+
+def _impact(summary: dict[str, Any]) -> dict[str, Any]:
+    """Share of requests (measured window) that did not succeed, and share of active users who saw one."""
+    m = summary.get("measured", {})
+    ended = m.get("ended") or 0
+    success = (m.get("outcomes") or {}).get("success", 0)
+    users = m.get("users") or {}
+    active = users.get("active") or 0
+    return {
+        "requests_affected": ended - success,
+        "requests_share": (ended - success) / ended if ended else None,
+        "users_affected": users.get("affected"),
+        "users_active": active or None,
+        "users_share": users.get("affected", 0) / active if active else None,
+    }
+
+
+def _summary(roots, g, affected, depth, containment, widest_t, first_fault) -> str:
+    names = ", ".join(g.nodes[r]["fault"] for r in roots if any(True for _ in g.successors(r)))
+    where = []
+    for level in ("pool", "zone", "tier"):
+        if containment[level]:
+            where.append(f"stayed in its {level}")
+        else:
+            where.append(f"left its {level} ({', '.join(containment['left_' + level])})")
+    spread = f"; reached its last component {widest_t - first_fault:.3g} s after the first fault"
+    return (f"{names} reached {len(affected)} component(s) in {depth} generation(s){spread}; "
+            + "; ".join(where))
+
+
+def graph_to_json(g: nx.DiGraph) -> dict[str, Any]:
+    """Nodes and edges as plain data (node ids as strings)."""
+    return {"nodes": [{"id": str(n), **{k: v for k, v in d.items()}} for n, d in g.nodes(data=True)],
+            "edges": [[str(a), str(b)] for a, b in g.edges]}

@@ -1,0 +1,130 @@
+"""Loading a run directory back into the data the analysis, figures and report need.
+
+A run directory (written by ``sim.report.files.write_run``) holds summary.json, timeseries.csv,
+states.csv (transitions with their causes and parent links), faults.json, scenario.yaml and
+histograms.csv. ``load_run`` rebuilds a ``RunData`` with the same attribute names as a
+``RunResult``, so every analysis function accepts either.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import yaml
+
+from sim.observe.histogram import N_BINS
+from sim.observe.timeline import Cause, Transition
+from sim.spec.scenario import Scenario
+
+REQUIRED_FILES = ("summary.json", "timeseries.csv", "states.csv", "faults.json", "scenario.yaml")
+
+
+class RunDirError(ValueError):
+    """A directory that is not a complete run directory."""
+
+
+@dataclass
+class RunData:
+    """What a run produced, as loaded from disk (attribute names match ``RunResult``)."""
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    timeseries: dict[str, np.ndarray]
+    transitions: list[Transition]
+    fault_log: list[dict[str, Any]]
+    graph: nx.DiGraph
+    histograms: dict[str, np.ndarray] = field(default_factory=dict)
+    scenario_yaml: str = ""
+
+
+def scenario_yaml(data: Any) -> str:
+    """The scenario as YAML text: as written in the run directory, or dumped from the model."""
+    text = getattr(data, "scenario_yaml", "")
+    return text or yaml.safe_dump(data.scenario.model_dump(mode="json"), sort_keys=False)
+
+
+def _column(values: list[str]) -> np.ndarray:
+    try:
+        ints = [int(v) for v in values]
+        return np.asarray(ints, dtype=np.int64)
+    except ValueError:
+        return np.asarray([float(v) if v != "" else np.nan for v in values], dtype=float)
+
+
+def read_timeseries(path: Path) -> dict[str, np.ndarray]:
+    """timeseries.csv as name → array (integer columns stay integer; empty cells are NaN)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise RunDirError(f"{path}: empty file")
+    names, body = rows[0], rows[1:]
+    cols = list(zip(*body, strict=True)) if body else [() for _ in names]
+    out = {name: _column(list(col)) for name, col in zip(names, cols, strict=True)}
+    if "t_s" in out:
+        out["t_s"] = out["t_s"].astype(float)
+    return out
+
+
+def read_transitions(path: Path) -> list[Transition]:
+    """states.csv back into transitions with their causes and parent links."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for row in rows:
+        parents = tuple(int(p) for p in row["parents"].split()) if row["parents"] else ()
+        cause = Cause(row["cause_kind"], row["cause_source"], row["mechanism"], row["detail"], parents)
+        out.append(Transition(int(row["id"]), float(row["t_s"]), row["component"], row["state"],
+                              row["previous"] or None, cause))
+    return out
+
+
+def read_histograms(path: Path, n_buckets: int) -> dict[str, np.ndarray]:
+    """histograms.csv (sparse rows) back into dense (n_buckets, N_BINS) arrays."""
+    out: dict[str, np.ndarray] = {}
+    if not path.exists():
+        return out
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            arr = out.get(row["metric"])
+            if arr is None:
+                arr = out[row["metric"]] = np.zeros((n_buckets, N_BINS), dtype=np.int64)
+            arr[int(row["bucket"]), int(row["bin"])] = int(row["count"])
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a complete run directory; a missing file or a bad scenario raises RunDirError."""
+    from sim.build.topology import topology_graph
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory")
+    missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise RunDirError(f"{run_dir}: not a complete run directory (missing {', '.join(missing)})")
+    text = (run_dir / "scenario.yaml").read_text(encoding="utf-8")
+    try:
+        scenario = Scenario.model_validate(yaml.safe_load(text))
+    except Exception as err:  # pydantic or YAML: either way the directory is unusable
+        raise RunDirError(f"{run_dir / 'scenario.yaml'}: not a valid scenario ({err.__class__.__name__})") from None
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    ts = read_timeseries(run_dir / "timeseries.csv")
+    n = len(ts.get("t_s", []))
+    return RunData(
+        scenario=scenario,
+        seed=int(summary.get("seed", scenario.run.seed)),
+        summary=summary,
+        timeseries=ts,
+        transitions=read_transitions(run_dir / "states.csv"),
+        fault_log=json.loads((run_dir / "faults.json").read_text(encoding="utf-8")),
+        graph=topology_graph(scenario),
+        histograms=read_histograms(run_dir / "histograms.csv", n),
+        scenario_yaml=text,
+    )

@@ -1,0 +1,188 @@
+"""Maintenance and change: a rolling deploy of a bad build, draining too many servers, a bad config
+pushed globally, an OS update that cuts networking, a fleet-wide change that loads the control plane.
+
+Each changes what operators change (which build or config runs where, which servers are in
+service, how much the fleet asks of the control plane); the bug a bad build carries acts through
+the same flags as the software faults, and everything after that is left to the mechanisms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.faults.base import FAULTS, Fault
+from sim.faults.software import apply_bug, remove_bug
+from sim.observe.timeline import Cause
+
+READY_POLL_S = 5.0
+"""How often a stalled rollout checks whether its batch became ready."""
+
+
+@FAULTS.register("bad_deploy")
+class BadDeploy(Fault):
+    """Roll the bad build over the targets in batches; the window's end rolls the bug back (no restart)."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.updated: list[Any] = []
+
+    def start(self) -> None:
+        self.pending = list(self.ctx.targets)
+        self._batch(self.occurrence)
+
+    def _batch(self, occurrence: int) -> None:
+        if occurrence != self.occurrence or not self.pending:
+            return
+        spec = self.ctx.spec
+        world = self.ctx.world
+        surge = self.pending[: spec.max_surge]
+        unavailable = self.pending[spec.max_surge: spec.max_surge + spec.max_unavailable]
+        self.pending = self.pending[len(surge) + len(unavailable):]
+        crash_loop = spec.bug.kind == "crash_loop"
+        for server in unavailable:
+            server.crash(self.ctx.cause("rolling deploy: replacing the process with the new build"),
+                         spec.restart_delay_s)
+            tid = world.timeline.last_transition[server.name]
+            apply_bug(self.ctx, server, spec.bug, tid)
+            self.updated.append(server)
+        for server in surge:
+            if crash_loop:
+                continue  # the surge replica never becomes ready; the old one keeps serving and the rollout stalls
+            warm_s = spec.restart_delay_s + server.model_load_s
+            world.call_later(warm_s, self._switch, server, occurrence)
+        batch = unavailable + surge
+        world.call_later(spec.restart_delay_s + max((s.model_load_s for s in batch), default=0.0),
+                         self._check_ready, batch, occurrence, crash_loop and bool(surge))
+
+    def _switch(self, server: Any, occurrence: int) -> None:
+        if occurrence != self.occurrence:
+            return
+        tid = self.ctx.mark(server.name, "rolling deploy: traffic switched to the new build (surge replica)")
+        apply_bug(self.ctx, server, self.ctx.spec.bug, tid)
+        self.updated.append(server)
+
+    def _check_ready(self, batch: list[Any], occurrence: int, stalled: bool) -> None:
+        if occurrence != self.occurrence:
+            return
+        if stalled or not all(s.serving for s in batch):
+            self.ctx.world.call_later(READY_POLL_S, self._check_ready, batch, occurrence, stalled)
+            return
+        self.ctx.world.call_later(self.ctx.spec.batch_interval_s, self._batch, occurrence)
+
+    def stop(self) -> None:
+        for server in self.updated:
+            remove_bug(server, self.ctx.spec.bug)
+        self.updated = []
+
+
+@FAULTS.register("drain")
+class Drain(Fault):
+    """The targets go draining at once: readiness fails, they finish their work, then stop until the end."""
+
+    def start(self) -> None:
+        for server in self.ctx.targets:
+            if server.serving:
+                server._set_state("draining", self.ctx.cause("drained for maintenance"))
+        self.ctx.world.call_later(1.0, self._poll, self.occurrence)
+
+    def _poll(self, occurrence: int) -> None:
+        if occurrence != self.occurrence:
+            return
+        busy = False
+        for server in self.ctx.targets:
+            if server.state == "draining":
+                if server.outstanding == 0:
+                    parent = self.ctx.world.timeline.last_transition[server.name]
+                    server.crash(Cause("mechanism", server.name, "drain", "drained: stopped with no work left",
+                                       (parent,)), None)
+                else:
+                    busy = True
+        if busy:
+            self.ctx.world.call_later(1.0, self._poll, occurrence)
+
+    def stop(self) -> None:
+        for server in self.ctx.targets:
+            if server.state == "draining":
+                server.crash(self.ctx.cause("maintenance over: restarting"), None)
+            if server.state == "down":
+                server.start(None, "maintenance over, loading model")
+
+
+@FAULTS.register("config_push")
+class ConfigPush(Fault):
+    """The bad config reaches the targets one after another (random order) over propagation_s."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.reached: list[Any] = []
+
+    def start(self) -> None:
+        targets = list(self.ctx.targets)
+        rng = self.ctx.world.streams.get(self.ctx.spec.id, "order")
+        order = [targets[i] for i in rng.permutation(len(targets)).tolist()]
+        n = len(order)
+        for i, server in enumerate(order):
+            delay = self.ctx.spec.propagation_s * i / n
+            if delay <= 0:
+                self._arrive(server, self.occurrence)
+            else:
+                self.ctx.world.call_later(delay, self._arrive, server, self.occurrence)
+
+    def _arrive(self, server: Any, occurrence: int) -> None:
+        if occurrence != self.occurrence:
+            return
+        bug = self.ctx.spec.bug
+        if bug.kind == "crash_loop" and server.state != "down":
+            server.crash(self.ctx.cause("bad config loaded: process crashed"), bug.restart_delay_s)
+            tid = self.ctx.world.timeline.last_transition[server.name]
+        else:
+            tid = self.ctx.mark(server.name, "bad config arrived")
+        apply_bug(self.ctx, server, bug, tid)
+        self.reached.append(server)
+
+    def stop(self) -> None:
+        for server in self.reached:
+            remove_bug(server, self.ctx.spec.bug)
+        self.reached = []
+
+
+@FAULTS.register("os_update")
+class OSUpdate(Fault):
+    """Networking is cut on the targets at once; re-imaging brings them back one by one at a limited rate."""
+
+    @property
+    def instant(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        spec = self.ctx.spec
+        world = self.ctx.world
+        gap_s = 3600.0 / spec.reimage_per_hour
+        for i, server in enumerate(self.ctx.targets):
+            server.crash(self.ctx.cause("OS update cut the node's networking"), None)
+            world.call_later(spec.reimage_after_s + (i + 1) * gap_s, self._reimaged, server, server.incarnation)
+
+    @staticmethod
+    def _reimaged(server: Any, incarnation: int) -> None:
+        server.start(incarnation, "node re-imaged, loading model")
+
+
+@FAULTS.register("fleet_change")
+class FleetChange(Fault):
+    """Every targeted node calls the control plane more (linear or quadratic in the fleet size)."""
+
+    def start(self) -> None:
+        spec = self.ctx.spec
+        n = len(self.ctx.targets)
+        added = spec.ops_per_node_s * n * (n if spec.cost == "quadratic" else 1)
+        for cp in self._control_planes():
+            cp.set_load(spec.id, self.ctx.cause(f"fleet-wide change on {n} nodes: +{added:,.0f} ops/s"),
+                        added_ops_s=added)
+
+    def stop(self) -> None:
+        for cp in self._control_planes():
+            cp.set_load(self.ctx.spec.id, self.ctx.cause("change rolled back"))
+
+    def _control_planes(self) -> list[Any]:
+        cp = self.ctx.stack.by_name.get("control-plane")
+        return [cp] if cp is not None else []

@@ -1,0 +1,155 @@
+"""Horizontal autoscaling with the Kubernetes HPA algorithm, plus provisioning, model load and a GPU quota.
+
+Every ``sync_period_s`` the autoscaler reads a per-replica metric over the serving replicas
+(utilization: busy share; queue_length: waiting requests; kv_cache: share of KV cache in use) and
+computes desired = ceil(ready * average / target), skipped when |average / target - 1| is within
+``tolerance``. It is clamped to [min_replicas, max_replicas] and to what the GPU quota allows.
+Scale-up is immediate (Kubernetes' default scale-up stabilization is 0), but a new replica serves
+only after ``provisioning_delay_s`` (node and GPU) plus its model load, and after readiness probes.
+Scale-down uses the highest recommendation of the last ``scale_down_stabilization_s``; removed
+replicas leave the load balancers at once and finish their in-flight work (draining).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from sim.observe.timeline import Cause
+from sim.resilience.registry import Registry
+from sim.spec.policies import AutoscalingSpec
+
+SCALING_METRICS: Registry[Callable[[Any], float]] = Registry("autoscaling metric")
+
+
+@SCALING_METRICS.register("utilization")
+def utilization(server: Any) -> float:
+    """Busy share: running requests over slots (plain) or over the batch limit (LLM)."""
+    if hasattr(server, "concurrency"):
+        return server.busy / server.concurrency
+    return server.batch / server.max_batch
+
+
+@SCALING_METRICS.register("queue_length")
+def queue_length(server: Any) -> float:
+    """Requests waiting in the replica's queue."""
+    return float(server.queue_length())
+
+
+@SCALING_METRICS.register("kv_cache")
+def kv_cache(server: Any) -> float:
+    """Share of the KV cache in use (0 for a plain server)."""
+    if hasattr(server, "kv_capacity"):
+        return server.kv_used_tokens / server.kv_capacity
+    return 0.0
+
+
+def hpa_desired(ready: int, average: float, target: float, tolerance: float) -> int | None:
+    """The HPA formula; None when the ratio is within tolerance (no change)."""
+    ratio = average / target
+    if abs(ratio - 1.0) <= tolerance:
+        return None
+    return math.ceil(ready * ratio)
+
+
+class HorizontalPodAutoscaler:
+    """Scales one pool (see the module docstring). ``make_replica(index)`` builds a new replica."""
+
+    def __init__(self, spec: AutoscalingSpec, pool: str, replicas: list[Any], initial: int,
+                 make_replica: Callable[[int], Any], balancers: list[Any]):
+        self.spec = spec
+        self.pool = pool
+        self.replicas = replicas
+        self.make_replica = make_replica
+        self.balancers = balancers
+        self.min_replicas = spec.min_replicas or initial
+        self.max_replicas = spec.max_replicas
+        if spec.gpu_quota is not None:
+            self.max_replicas = min(self.max_replicas, spec.gpu_quota // spec.gpus_per_replica)
+        self._next_index = initial
+        self.provisioning = 0
+        self._recommendations: deque[tuple[float, int]] = deque()
+        self.events: list[tuple[float, str, int]] = []
+        """(time, 'up' or 'down', replicas after) for every scaling decision."""
+        self.quota_capped = 0
+        """Syncs where the GPU quota (not max_replicas) stopped a scale-up."""
+        self._world: Any = None
+
+    def start(self, world: Any) -> None:
+        self._world = world
+        world.call_later(self.spec.sync_period_s, self._sync)
+
+    def current(self) -> int:
+        return len(self.replicas) + self.provisioning
+
+    def _sync(self) -> None:
+        spec = self.spec
+        world = self._world
+        now = world.now
+        metric = SCALING_METRICS.get(spec.metric)
+        ready = [s for s in self.replicas if s.serving and s.state != "draining"]
+        current = self.current()
+        desired = current
+        if ready:
+            average = sum(metric(s) for s in ready) / len(ready)
+            wanted = hpa_desired(len(ready), average, spec.target, spec.tolerance)
+            if wanted is not None:
+                desired = wanted if wanted > current or wanted < len(ready) else current
+        unclamped = desired
+        desired = max(self.min_replicas, min(self.max_replicas, desired))
+        if unclamped > desired and desired < spec.max_replicas and spec.gpu_quota is not None:
+            self.quota_capped += 1
+        self._recommendations.append((now, desired))
+        while self._recommendations and self._recommendations[0][0] < now - spec.scale_down_stabilization_s:
+            self._recommendations.popleft()
+        if desired > current:
+            for _ in range(desired - current):
+                self.provisioning += 1
+                world.call_later(spec.provisioning_delay_s, self._provisioned)
+            self.events.append((now, "up", desired))
+        else:
+            stable = max(d for _, d in self._recommendations)
+            if stable < current:
+                self._scale_down(current - stable)
+        world.call_later(spec.sync_period_s, self._sync)
+
+    def _provisioned(self) -> None:
+        self.provisioning -= 1
+        index = self._next_index
+        self._next_index += 1
+        server = self.make_replica(index)
+        self.replicas.append(server)
+        server.start()
+        for lb in self.balancers:
+            lb.add_server(server, "scaled up by the autoscaler")
+            if lb.health is None:
+                self._world.call_later(server.model_load_s, _ready_without_probes, lb, server)
+
+    def _scale_down(self, count: int) -> None:
+        victims = [s for s in reversed(self.replicas) if s.state != "draining"][:count]
+        for server in victims:
+            for lb in self.balancers:
+                if server in lb.servers:
+                    lb.remove_server(server, "scaled down by the autoscaler")
+            parent = self._world.timeline.last_transition.get(server.name)
+            server._set_state("draining", Cause("mechanism", self.pool, "autoscaling", "scale-down: draining",
+                                                (parent,) if parent is not None else ()))
+            self._world.call_later(1.0, self._retire, server)
+        if victims:
+            self.events.append((self._world.now, "down", len(self.replicas) - len(victims)))
+
+    def _retire(self, server: Any) -> None:
+        if server.outstanding > 0 and server.state == "draining":
+            self._world.call_later(1.0, self._retire, server)
+            return
+        if server in self.replicas:
+            self.replicas.remove(server)
+        server.incarnation += 1
+        server._set_state("down", Cause("mechanism", self.pool, "autoscaling", "scale-down: removed"))
+
+
+def _ready_without_probes(lb: Any, server: Any) -> None:
+    if server.serving:
+        lb.restore(server, "loaded (no readiness probes)")

@@ -1,0 +1,78 @@
+"""Monitoring section: alert rules over the simulated metrics, and scheduled mitigation actions.
+
+An alert rule is evaluated like a Prometheus rule: at every time-series bucket, the metric is
+computed over the trailing ``window_s``; when it crosses ``threshold`` the alert is pending, and it
+fires once the condition has held for ``for_s``. With no rules, rules are derived from the SLO
+(``derive_from_slo``). Mitigations are marks on the timeline (what operators did, and when); they
+do not act on the simulation — a mitigation that removes a trigger is modelled by ending the fault
+(its ``duration_s``) at the same time, which ``fault`` names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from sim.spec.common import Name, StrictModel
+from sim.spec.slo import BadOutcome
+
+ALERT_METRICS = (
+    "success_ratio", "error_ratio", "latency_p50_s", "latency_p99_s", "ttft_p99_s", "goodput_rps",
+    "arrival_rps", "attempt_rps", "in_flight",
+)
+
+
+class AlertSpec(StrictModel):
+    """One alert rule: metric over a trailing window, compared with a threshold, for a duration."""
+
+    name: Name
+    metric: Literal[
+        "success_ratio", "error_ratio", "latency_p50_s", "latency_p99_s", "ttft_p99_s", "goodput_rps",
+        "arrival_rps", "attempt_rps", "in_flight",
+    ]
+    reason: BadOutcome | None = Field(None, description="With error_ratio: count only this reason.")
+    op: Literal["above", "below"] = Field(description="Fire when the metric is above / below the threshold.")
+    threshold: float
+    window_s: float = Field(60.0, gt=0, description="Evaluation window (trailing).")
+    for_s: float = Field(60.0, ge=0, description="How long the condition must hold before firing (Prometheus 'for').")
+    severity: Literal["page", "ticket"] = "page"
+
+    @model_validator(mode="after")
+    def _reason_only_for_errors(self) -> AlertSpec:
+        if self.reason is not None and self.metric != "error_ratio":
+            raise ValueError("reason is only allowed with metric error_ratio")
+        return self
+
+
+class MitigationSpec(StrictModel):
+    """An operator action at a scheduled time (a mark on the incident timeline)."""
+
+    name: Name
+    at_s: float = Field(ge=0, description="When the action is taken.")
+    action: str = Field("", max_length=500, description="What is done, in words.")
+    fault: Name | None = Field(None, description="The fault this action addresses (must exist).")
+
+
+class MonitoringSpec(StrictModel):
+    """Alert rules and mitigations."""
+
+    alerts: list[AlertSpec] = Field(default_factory=list)
+    mitigations: list[MitigationSpec] = Field(default_factory=list)
+    derive_from_slo: bool = Field(True, description="With no alert rules, derive them from the SLO tolerances.")
+
+
+def check_monitoring(monitoring: MonitoringSpec, fault_ids: set[str], duration_s: float) -> list[tuple[str, str]]:
+    """Cross-field problems as (path, reason): unique alert names, known faults, times inside the run."""
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, alert in enumerate(monitoring.alerts):
+        if alert.name in seen:
+            problems.append((f"monitoring.alerts[{i}].name", f"alert name '{alert.name}' is used twice"))
+        seen.add(alert.name)
+    for i, mit in enumerate(monitoring.mitigations):
+        if mit.at_s >= duration_s:
+            problems.append((f"monitoring.mitigations[{i}].at_s", f"at {mit.at_s} s, after the run ends"))
+        if mit.fault is not None and mit.fault not in fault_ids:
+            problems.append((f"monitoring.mitigations[{i}].fault", f"no fault with id '{mit.fault}'"))
+    return problems

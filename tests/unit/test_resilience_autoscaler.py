@@ -1,0 +1,98 @@
+"""Autoscaler: the HPA formula, the metric contract, and scaling decisions on a fake pool."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sim.components.inference_server import LLMServer
+from sim.components.plain_server import PlainServer
+from sim.engine.distributions import Exponential, Sampler
+from sim.engine.world import World
+from sim.resilience.autoscaler import SCALING_METRICS, HorizontalPodAutoscaler, hpa_desired
+from sim.spec.policies import AutoscalingSpec
+from sim.spec.topology import LLMServerSpec
+
+
+def test_hpa_formula_and_tolerance():
+    assert hpa_desired(4, 0.9, 0.5, 0.1) == 8  # ceil(4 x 0.9 / 0.5) = ceil(7.2)
+    assert hpa_desired(4, 0.52, 0.5, 0.1) is None  # within 10 %
+    assert hpa_desired(4, 0.1, 0.5, 0.1) == 1
+
+
+def test_defaults_are_kubernetes():
+    spec = AutoscalingSpec()
+    assert (spec.sync_period_s, spec.tolerance, spec.scale_down_stabilization_s) == (15, 0.1, 300)
+    assert not spec.enabled
+
+
+@pytest.mark.parametrize("metric", SCALING_METRICS.names())
+def test_metric_contract(metric):
+    """Every metric reads plain and LLM replicas, is 0 when idle and non-negative."""
+    world = World(1, 10.0, 1.0, 0.0)
+    plain = PlainServer(world, "p-0", "p", "z", 10, 0.0, 2, Sampler(Exponential(1.0), np.random.default_rng(1)))
+    llm = LLMServer(world, "g-0", "g", "z", LLMServerSpec(mode="llm"))
+    fn = SCALING_METRICS.get(metric)
+    for server in (plain, llm):
+        value = fn(server)
+        assert isinstance(value, float) and value == 0.0
+
+
+class FakeWorld:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pending: list = []
+        self.timeline = SimpleNamespace(last_transition={})
+
+    def call_later(self, delay_s, fn, *args):
+        self.pending.append((self.now + delay_s, len(self.pending), fn, args))
+
+    def advance(self, t_s: float) -> None:
+        while True:
+            due = sorted(p for p in self.pending if p[0] <= t_s)
+            if not due:
+                break
+            self.pending.remove(due[0])
+            self.now = due[0][0]
+            due[0][2](*due[0][3])
+        self.now = t_s
+
+
+def replica(name: str, queue: int) -> SimpleNamespace:
+    r = SimpleNamespace(name=name, serving=True, state="healthy", outstanding=0, model_load_s=0.0, queue=queue)
+    r.queue_length = lambda: r.queue
+    r.start = lambda: None
+    r._set_state = lambda state, cause: setattr(r, "state", state)
+    r.incarnation = 0
+    return r
+
+
+def test_scale_up_is_capped_by_max_replicas_and_the_gpu_quota():
+    world = FakeWorld()
+    replicas = [replica("p-0", 50), replica("p-1", 50)]
+    spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, max_replicas=10, gpu_quota=6,
+                           gpus_per_replica=2, provisioning_delay_s=30)
+    hpa = HorizontalPodAutoscaler(spec, "p", replicas, 2, lambda i: replica(f"p-{i}", 0), [])
+    hpa.start(world)
+    world.advance(15.0)
+    assert hpa.provisioning == 1 and hpa.max_replicas == 3 and hpa.quota_capped == 1
+    world.advance(45.0)
+    assert [r.name for r in replicas] == ["p-0", "p-1", "p-2"] and hpa.provisioning == 0
+
+
+def test_scale_down_waits_for_the_stabilization_window():
+    world = FakeWorld()
+    replicas = [replica(f"p-{i}", 0) for i in range(4)]
+    spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, min_replicas=1,
+                           scale_down_stabilization_s=60)
+    replicas[0].queue = 20  # average 5: on target
+    hpa = HorizontalPodAutoscaler(spec, "p", replicas, 4, lambda i: replica(f"p-{i}", 0), [])
+    hpa.start(world)
+    world.advance(15.0)
+    replicas[0].queue = 0
+    world.advance(70.0)
+    assert len(replicas) == 4, "the on-target recommendation of 15 s is still in the window"
+    world.advance(95.0)
+    assert len(replicas) < 4 and hpa.events[-1][1] == "down"

@@ -1,0 +1,97 @@
+"""Balancing policies: one contract every registered policy passes, then each policy's own behaviour."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sim.resilience.balancing import BALANCERS
+from sim.resilience.outlier import panic_active
+from sim.resilience.redundancy import shuffle_shard_expectations
+from sim.spec.policies import BalancingSpec
+
+
+def servers(n: int, zones: tuple[str, ...] = ("zone-a", "zone-b")) -> list[SimpleNamespace]:
+    return [SimpleNamespace(name=f"p-{i}", zone=zones[i % len(zones)], outstanding=i % 3) for i in range(n)]
+
+
+def attempt(user: int, client: str = "c") -> SimpleNamespace:
+    return SimpleNamespace(request=SimpleNamespace(user=user, client=client))
+
+
+def make(name: str, seed: int = 1, **spec):
+    kind = {"kind": name} if name in BalancingSpec.model_fields["kind"].annotation.__args__ else {}
+    return BALANCERS.create(name, np.random.default_rng(seed), 2, BalancingSpec(**kind, **spec), "zone-a")
+
+
+@pytest.mark.parametrize("name", BALANCERS.names())
+def test_balancer_contract(name):
+    """Picks one of the candidates; a single candidate is always usable; same seed, same picks."""
+    pool = servers(6)
+    picks = []
+    for _ in range(2):
+        balancer = make(name)
+        picks.append([balancer.pick(pool, attempt(u)).name for u in range(200)])
+    assert picks[0] == picks[1]
+    assert set(picks[0]) <= {s.name for s in pool}
+    only = pool[:1]
+    only[0].zone = "zone-a"
+    assert make(name).pick(only, attempt(3)) is only[0]
+    shrunk = pool[:3]
+    assert all(make(name).pick(shrunk, attempt(u)) in shrunk for u in range(50)), "follows rotation changes"
+
+
+def test_every_balancing_kind_in_the_spec_is_registered():
+    assert set(BalancingSpec.model_fields["kind"].annotation.__args__) == set(BALANCERS.names())
+
+
+def test_zone_aware_prefers_the_local_zone_and_fails_over():
+    pool = servers(6)
+    balancer = make("zone_aware")
+    assert {balancer.pick(pool, attempt(u)).zone for u in range(100)} == {"zone-a"}
+    remote = [s for s in pool if s.zone == "zone-b"]
+    assert balancer.pick(remote, attempt(1)).zone == "zone-b" and balancer.failovers == 1
+    assert make("zone_aware", failover=False).pick(remote, attempt(1)) is None
+
+
+def test_sticky_keeps_users_on_one_replica_and_moves_only_the_lost_replicas_users():
+    pool = servers(5)
+    balancer = make("sticky")
+    before = {u: balancer.pick(pool, attempt(u)).name for u in range(300)}
+    assert before == {u: balancer.pick(pool, attempt(u)).name for u in range(300)}
+    survivors = [s for s in pool if s.name != "p-2"]
+    after = {u: balancer.pick(survivors, attempt(u)).name for u in range(300)}
+    moved = [u for u in before if before[u] != after[u]]
+    assert moved and all(before[u] == "p-2" for u in moved)
+
+
+def test_shuffle_shard_serves_a_customer_only_from_its_shard():
+    pool = servers(8)
+    balancer = make("shuffle_shard", shard_size=2)
+    for u in range(50):
+        used = {balancer.pick(pool, attempt(u)).name for _ in range(5)}
+        shard = {f"p-{i}" for i in balancer.shard_of(_key(u), 8)}
+        assert len(shard) == 2 and used <= shard
+    shard = balancer.shard_of(_key(0), 8)
+    assert balancer.pick([s for s in pool if int(s.name[2:]) not in shard], attempt(0)) is None
+
+
+def _key(user: int) -> int:
+    from sim.resilience.balancing import _key as key
+
+    return key(attempt(user))
+
+
+def test_shuffle_shard_spreads_customers_as_the_combinatorics_say():
+    balancer = make("shuffle_shard", shard_size=2)
+    shards = [balancer.shard_of(_key(u), 8) for u in range(5600)]
+    same = np.mean([s == shards[0] for s in shards[1:]])
+    assert same == pytest.approx(shuffle_shard_expectations(8, 2)["full_overlap"], abs=0.01)
+    overlap = np.mean([bool(s & shards[0]) for s in shards[1:]])
+    assert overlap == pytest.approx(shuffle_shard_expectations(8, 2)["any_overlap"], abs=0.03)
+
+
+def test_panic_threshold():
+    assert panic_active(4, 10, 50.0) and not panic_active(5, 10, 50.0) and not panic_active(0, 0, 50.0)
