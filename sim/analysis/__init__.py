@@ -99,7 +99,7 @@ def format_analysis(a: dict[str, Any]) -> str:
              f"STEADY STATE  {a['verdict'].upper()}", f"  {a['headline']}"]
     for name, ph in a["steady_state"]["phases"].items():
         span = f"{ph['from_s']:g}-{ph['to_s']:g} s" if ph["from_s"] is not None else ""
-        lines.append(f"  {name:<7} {ph['status']:<13} {span}")
+        lines.append(f"  {name:<7} {ph['status']:<15} {span}")
         for c in ph["checks"]:
             if c["violated_windows"]:
                 lines.append(f"          {c['description']}: {c['violated_windows']}/{c['judged_windows']} windows "

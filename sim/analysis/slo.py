@@ -31,7 +31,9 @@ def steady_state(data: Any, series: Series | None = None) -> dict[str, Any]:
     failures: list[dict[str, Any]] = []
     for name, (lo, hi) in ph.ranges.items():
         if hi <= lo:
-            out_phases[name] = {"status": "not observed", "from_s": None, "to_s": None, "checks": []}
+            instant = name == "during" and trig and ph.first_start_s == ph.last_end_s
+            out_phases[name] = {"status": "instant trigger" if instant else "not observed", "from_s": None,
+                                "to_s": None, "checks": []}
             continue
         checks = tolerance_checks(series, slo, lo)
         rows = []

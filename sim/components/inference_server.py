@@ -13,7 +13,10 @@ G_j + (output - generated_at_join); the batch's context is S + B*G with S = sum(
 Scheduling follows vLLM's default: waiting requests are admitted at an iteration boundary when the
 batch has a free slot and the KV cache has room for their prompt; admitted prompts run as one
 prefill iteration that stalls decoding and yields each request's first token. When decoding would
-overflow the KV cache, the youngest running request is preempted and later recomputed.
+overflow the KV cache, the youngest running request is preempted and later recomputed (not at
+the same boundary: it is first in line at the next one). A request alone in the batch is never
+preempted (recomputing it would overflow again); it runs on past the cache limit (a simplification).
+tests/unit/test_llm_server.py checks all of this against an iteration-by-iteration reference.
 """
 
 from __future__ import annotations
@@ -64,6 +67,19 @@ class LLMServer(ServerBase):
         self.preemptions = 0
 
     # --- interface ---------------------------------------------------------------------------------
+    @property
+    def slow_factor(self) -> float:
+        """Multiplier of iteration times (slowdown faults set it); applies from the next iteration."""
+        return self._slow
+
+    @slow_factor.setter
+    def slow_factor(self, value: float) -> None:
+        self._slow = value
+        # The running epoch was timed with the old factor: end it at the next iteration boundary,
+        # where the next epoch is timed with the new one.
+        if getattr(self, "_epoch", None) is not None and not self._cut:
+            self._cut_epoch()
+
     def queue_length(self) -> int:
         return len(self.waiting)
 

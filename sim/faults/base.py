@@ -198,12 +198,14 @@ class _Stochastic:
 
     def _fail(self) -> None:
         _start(self.world, self.fault)
+        if self.fault.instant:  # recovery is the kind's own mechanism: no repair time
+            self.next_failure(self.world.now)
+            return
         t_repair = min(self.world.now + self._ttr(), self.end_s)
         self.world.call_later(t_repair - self.world.now, self._repair)
 
     def _repair(self) -> None:
-        if not self.fault.instant:
-            _stop(self.world, self.fault)
+        _stop(self.world, self.fault)
         self.next_failure(self.world.now)
 
 

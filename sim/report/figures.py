@@ -238,6 +238,10 @@ def draw_swimlanes(result: RunResult, analysis: dict | None = None):
     return fig
 
 
+MAX_ARROW_LABELS = 12
+"""Arrows of the cascade figure that get a number and a time label (the rest are in the report's table)."""
+
+
 def cascade_size_in(n_nodes: int) -> tuple[float, float]:
     return (12.0, max(5.0, 0.45 * n_nodes))
 
@@ -285,18 +289,23 @@ def draw_cascade(result: RunResult, analysis: dict):
         x = float(np.mean([pos[c][0] for c in targets])) + 0.45
         y = float(np.mean([pos[c][1] for c in targets])) + (max(ys) - min(ys) + 1) * 0.12 * k
         pos[f"fault:{root['fault']}"] = (x, y)
+        ax.plot([x - 0.2, x + 0.2], [y, y], alpha=0)  # keep the root's label inside the axes
         ax.annotate(f"{root['fault']}\n({root['kind']}, {root['t_s']:g} s)", (x, y), ha="center", va="center",
                     fontsize=8, color="white", bbox={"boxstyle": "round", "fc": "#c62828", "ec": "#c62828"})
         for c in targets:
             if row_in_cascade(cas, c):
                 seen.setdefault((f"fault:{root['fault']}", c), root["t_s"])
+    dense = len(seen) > MAX_ARROW_LABELS
     for i, ((src, dst), t_s) in enumerate(sorted(seen.items(), key=lambda kv: (kv[1], kv[0])), start=1):
         (x0, y0), (x1, y1) = pos[src], pos[dst]
-        arrow = {"arrowstyle": "-|>", "color": "#c62828", "lw": 1.6, "shrinkA": 12, "shrinkB": 14,
-                 "connectionstyle": "arc3,rad=0.1"}
+        same_tier = abs(x0 - x1) < 1e-9
+        arrow = {"arrowstyle": "-|>", "color": "#c62828", "lw": 0.9 if dense else 1.6, "alpha": 0.7 if dense else 1,
+                 "shrinkA": 8, "shrinkB": 8, "connectionstyle": f"arc3,rad={0.6 if same_tier else 0.1}"}
         ax.annotate("", (x1, y1), (x0, y0), arrowprops=arrow)
-        ax.annotate(f"{i}: +{t_s - t0:.4g} s", ((x0 + x1) / 2, (y0 + y1) / 2), fontsize=7, color="#b71c1c",
-                    ha="center", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        if i <= MAX_ARROW_LABELS:  # the first steps of the spread are labelled; later ones are listed in the table
+            lx = (x0 + x1) / 2 + (0.6 * abs(y1 - y0) / 2 if same_tier else 0)
+            ax.annotate(f"{i}: +{t_s - t0:.4g} s", (lx, (y0 + y1) / 2), fontsize=7, color="#b71c1c", ha="center",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     handles = [Patch(color=STATE_COLOURS[s], label=f"reached {s}") for s in order if s != "healthy"]
     handles.append(Patch(facecolor="#eceff1", edgecolor="#c62828", lw=2, label="hit by a fault directly"))
     handles.append(Patch(color="#eceff1", label="not affected"))

@@ -225,15 +225,43 @@ def _budget(a: dict[str, Any]) -> str:
     return f'<section id="budget"><h2>Error budget</h2>{_table(["", ""], rows)}</section>'
 
 
-def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str) -> str:
+def scenario_summary(scenario: Any) -> list[list[str]]:
+    """What was simulated, in a few rows (plain text; escaped when rendered)."""
+    topo = scenario.topology
+    rows = [["zones", ", ".join(topo.zones)]]
+    rows.append(["load balancers", ", ".join(f"{lb.name} → {', '.join(lb.upstream)}" for lb in topo.load_balancers)])
+    pools = [f"{p.name}: {p.replicas} × {p.server.mode} over {', '.join(p.zones or topo.zones[:1])}"
+             + (f", calls {p.database}" if p.database else "") for p in topo.pools]
+    rows.append(["pools", "; ".join(pools)])
+    if topo.databases or topo.caches:
+        rows.append(["data stores", ", ".join([d.name for d in topo.databases] + [c.name for c in topo.caches])])
+    clients = []
+    for c in scenario.workload.clients:
+        arrival = c.arrival
+        rate = f"{arrival.rate_rps:g} req/s" if hasattr(arrival, "rate_rps") else f"trace {arrival.path}"
+        clients.append(f"{c.name}: {arrival.kind} {rate}, {c.users} users, timeout {c.timeout_s} s")
+    rows.append(["workload", "; ".join(clients)])
+    faults = []
+    for f in scenario.faults:
+        target = getattr(f, "target", None)
+        where = (", ".join(f"{k}={v}" for k, v in target.model_dump(exclude_none=True).items()) if target is not None
+                 else ", ".join(getattr(f, "zones", []) or []))
+        length = f"for {f.duration_s:g} s" if f.duration_s is not None else "no end"
+        faults.append(f"{f.id} ({f.kind}) at {f.at_s:g} s {length} on {where or '-'}")
+    rows.append(["faults", "; ".join(faults) or "none (control run)"])
+    return rows
+
+
+def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str,
+                  summary_rows: list[list[str]] | None = None) -> str:
     """The report page from an analysis, PNG figures and the scenario YAML."""
     run = a["run"]
     title = f"chaossim report — {run['scenario']} (seed {run['seed']})"
     trig = ", ".join(f"{t['kind']} {t['label']} at {t['start_s']:g} s" for t in a["triggers"]) or "none"
     captions = {
         "timeline": ("fig-timeline", "Timeline: request rate, goodput, success ratio, p50/p99 latency and TTFT, "
-                                     "failures by reason; red: fault windows, orange: alerts firing, "
-                                     "blue: mitigations."),
+                                     "failures by reason; red: triggers (a line for an instant fault), "
+                                     "orange: alerts firing, blue: mitigations."),
         "swimlanes": ("fig-swimlanes", "Component states over time; ▼ marks a cascade transition and its generation."),
         "cascade": ("fig-cascade", "The cascade over the topology: fault roots in red, arrows numbered in the order "
                                    "of spread with the time after the first fault; nodes coloured by the worst state "
@@ -246,7 +274,11 @@ def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str) 
         f"<h1>{escape(run['scenario'])}</h1><p class=\"sub\">{escape(run['description'] or '')}<br>"
         f"seed {escape(str(run['seed']))} · {run['duration_s']:g} s simulated (warm-up {run['warmup_s']:g} s, "
         f"buckets of {run['bucket_s']:g} s) · triggers: {escape(trig)}</p>\n"
-        + _verdict(a) + "\n" + _incident(a) + "\n"
+        + _verdict(a) + "\n"
+        + ('<section id="summary"><h2>What was simulated</h2>'
+           + _table(["", ""], [[escape(k), escape(v)] for k, v in summary_rows]) + "</section>\n"
+           if summary_rows else "")
+        + _incident(a) + "\n"
         + f'<section id="figures"><h2>Figures</h2>{figs}</section>\n'
         + _steady(a) + "\n" + _metastability(a) + "\n" + _cascade(a) + "\n" + _failures(a) + "\n" + _budget(a) + "\n"
         + f'<section id="scenario"><h2>Scenario</h2><pre>{escape(yaml_text)}</pre></section>\n'
@@ -268,7 +300,7 @@ def build_report(result_or_dir: Any, out_dir: str | Path | None = None) -> tuple
     for name, fig in drawn.items():
         save_figure(fig, out / "figures" / name)
         pngs[name] = (out / "figures" / f"{name}.png").read_bytes()
-    html = render_report(a, pngs, scenario_yaml(data))
+    html = render_report(a, pngs, scenario_yaml(data), scenario_summary(data.scenario))
     atomic_write_text(out / "report.html", html)
     return out / "report.html", a
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.resilience.autoscaler import HorizontalPodAutoscaler
-from sim.resilience.circuit_breaker import CircuitBreaker, GuardedDependency
+from sim.resilience.circuit_breaker import CircuitBreaker, GuardedDependency, record_on_server
 from sim.resilience.deadline import propagated_deadline
 from sim.resilience.degradation import attach_fallback
 from sim.resilience.health import LivenessProbe
@@ -35,6 +35,7 @@ def configure_server(server: Any, pool: Any, policies: Any, world: Any) -> None:
     if breaker_spec.enabled and server.dependency is not None:
         env = world.env
         server.breaker = CircuitBreaker(breaker_spec, lambda: env.now)
+        server.breaker.on_change = record_on_server(server, server.dependency, world)
         server.dependency = GuardedDependency(server.dependency, server.breaker, lambda: env.now)
 
 

@@ -121,7 +121,10 @@ class HorizontalPodAutoscaler:
         self._next_index += 1
         server = self.make_replica(index)
         self.replicas.append(server)
-        server.start()
+        server.incarnation += 1
+        server._set_state("starting", Cause("mechanism", self.pool, "autoscaling",
+                                            f"scaled up: provisioned {server.name}, loading model"))
+        self._world.call_later(server.model_load_s, server._loaded, server.incarnation)
         for lb in self.balancers:
             lb.add_server(server, "scaled up by the autoscaler")
             if lb.health is None:

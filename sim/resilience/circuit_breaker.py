@@ -34,11 +34,15 @@ class CircuitBreaker:
         self._trial_results: list[tuple[bool, bool]] = []
         self.history: list[tuple[float, str]] = []
         """(time, new state) for every transition."""
+        self.on_change: Callable[[str], None] | None = None
+        """Called with the new state at every transition (the holder records it on the timeline)."""
         self.rejected = 0
 
     def _to(self, state: str) -> None:
         self.state = state
         self.history.append((self._now(), state))
+        if self.on_change is not None:
+            self.on_change(state)
 
     def allow(self) -> bool:
         """Whether a call may go through now."""
@@ -130,3 +134,22 @@ class GuardedDependency:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+def record_on_server(server: Any, dependency: Any, world: Any) -> Callable[[str], None]:
+    """Show the breaker on its replica's timeline: open or half-open makes a healthy replica ``degraded``
+    (it answers, but fails fast every request that needs the dependency), closed makes it healthy again.
+    The transition names the dependency's last transition as its parent (the cascade link)."""
+    from sim.observe.timeline import Cause
+
+    def on_change(state: str) -> None:
+        if state != "closed" and server.state == "healthy":
+            parent = world.timeline.last_transition.get(dependency.name)
+            server._set_state("degraded", Cause(
+                "mechanism", server.name, "circuit_breaker", f"breaker to {dependency.name} {state}: failing fast",
+                (parent,) if parent is not None else ()))
+        elif state == "closed" and server.state == "degraded":
+            server._set_state("healthy", Cause("mechanism", server.name, "circuit_breaker",
+                                               f"breaker to {dependency.name} closed"))
+
+    return on_change

@@ -104,10 +104,31 @@ def load_scenario(source: str | Path) -> Scenario:
     return parse_scenario_text(text, str(source))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, refusing duplicate keys (plain YAML keeps the last one silently: a lost setting)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<: *defaults' may be overridden by explicit keys
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (only one value is allowed)", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_scenario_text(text: str, origin: str = "<text>") -> Scenario:
     """Validate a scenario given as YAML text; syntax errors name the line and column."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: nothing is evaluated as code
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

@@ -37,6 +37,7 @@ class SLOSpec(StrictModel):
         10, ge=1, description="A window with fewer ended requests is not judged (too little data)."
     )
     recovery_window_s: float = Field(
-        300.0, gt=0, description="Time allowed after the last trigger ends to return to steady state."
+        120.0, gt=0, description="Time allowed after the last trigger ends to return to steady state; not back "
+        "by then (and never by the end of the run) is stuck (metastable). Illustration, not a standard."
     )
     budget_period_days: float = Field(30.0, gt=0, description="Period of the error budget (30-day SLO window).")

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim import load_scenario
+
 SHORT = {
     "name": "short",
     "topology": {
@@ -72,21 +74,23 @@ def test_run_demo_writes_every_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "availability" in proc.stdout and "accounting" in proc.stdout and "UNBALANCED" not in proc.stdout
     assert f"results in {out}" in proc.stdout
+    assert "[#" not in proc.stderr  # no progress bar when stderr is not a terminal
     for name in ("summary.json", "timeseries.csv", "states.csv", "faults.json", "timeline.png"):
         assert (out / name).stat().st_size > 0, name
+    demo = load_scenario("builtin:demo")
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["scenario"] == "demo" and summary["seed"] == 1
+    assert summary["scenario"] == demo.name and summary["seed"] == demo.run.seed
     assert summary["accounting"]["balanced"] is True
     faults = json.loads((out / "faults.json").read_text())
-    assert {f["fault"] for f in faults} == {"two-replicas-crash"}
-    assert faults[0]["event"] == "start" and faults[0]["t_s"] == 300
+    assert {f["fault"] for f in faults} == {f.id for f in demo.faults}
+    assert faults[0]["event"] == "start" and faults[0]["t_s"] == demo.faults[0].at_s
     with open(out / "timeseries.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 900 / 5
+    assert len(rows) == round(demo.run.duration_s / demo.run.bucket_s)
     assert {"t_s", "arrivals", "success_ratio", "in_flight"} <= set(rows[0])
     with open(out / "states.csv", newline="") as fh:
         states = list(csv.DictReader(fh))
-    assert any(r["state"] == "down" and r["cause_source"] == "two-replicas-crash" for r in states)
+    assert any(r["state"] == "down" and r["cause_source"] == demo.faults[0].id for r in states)
     width, height = png_size(out / "timeline.png")
     assert width == 1200 and 900 <= height <= 3000
     assert not list(out.glob(".*.tmp")) and not list(out.glob(".*"))  # no temporary files left behind

@@ -215,6 +215,8 @@ def test_circuit_breaker_opens_under_a_failing_dependency_and_protects_caller_la
     assert failed_latency(guarded) < 0.5, "an open breaker fails fast"
     states = [s for _, s in stack.by_name["p-0"].breaker.history]
     assert states[0] == "open" and "half_open" in states and states[-1] == "closed"
+    degraded = [t for t in guarded.transitions if t.component == "p-0" and t.cause.mechanism == "circuit_breaker"]
+    assert degraded[0].state == "degraded" and degraded[-1].state == "healthy"
     assert window_mean(guarded, "success_ratio", 120, 150) > 0.99, "it closes again once the database is back"
 
 
@@ -596,3 +598,47 @@ def test_sticky_routing_concentrates_a_server_fault_on_its_users():
 
     assert zero_share(run_sticky("sticky")) == pytest.approx(0.2, abs=0.08), "one replica's users lose everything"
     assert zero_share(run_sticky("round_robin")) < 0.05
+
+
+# --- the teaching pairs say what they show ------------------------------------------------------------
+
+TEACHING_PAIRS = [
+    ("retry-storm-no-budget", "retry-storm-budget"),
+    ("retry-storm-no-budget", "retry-storm-token-bucket"),
+    ("retry-storm-no-budget", "retry-storm-lifo-drop"),
+    ("outlier-off", "outlier-ejection"),
+    ("autoscaling-off", "autoscaling-on"),
+    ("autoscaling-gpu-quota", "autoscaling-on"),
+    ("zone-failover-no-headroom", "zone-failover-headroom"),
+    ("canary-no-rollback", "canary-rollback"),
+    ("maintenance-no-budget", "maintenance-budget"),
+    ("database-no-replica", "database-replica-promotion"),
+    ("discovery-no-static-stability", "discovery-static-stability"),
+]
+
+
+def _teaching(name: str) -> RunResult:
+    from pathlib import Path
+
+    from sim.experiment.run import run
+    from sim.spec.loader import load_scenario
+
+    return run(load_scenario(Path(__file__).parents[2] / "scenarios" / "teaching" / f"{name}.yaml"))
+
+
+@pytest.fixture(scope="module")
+def teaching_runs() -> dict[str, RunResult]:
+    names = {n for pair in TEACHING_PAIRS for n in pair} | {"retry-storm-jitter-only"}
+    return {n: _teaching(n) for n in sorted(names)}
+
+
+@pytest.mark.parametrize(("before", "after"), TEACHING_PAIRS)
+def test_teaching_pair_after_beats_before(teaching_runs, before, after):
+    a = teaching_runs[before].summary["measured"]["availability"]
+    b = teaching_runs[after].summary["measured"]["availability"]
+    assert 1 - b < 0.5 * (1 - a), f"{after} should fail at most half as often: {b:.3f} vs {before} {a:.3f}"
+
+
+def test_teaching_jitter_only_is_as_stuck_as_no_budget(teaching_runs):
+    jitter = teaching_runs["retry-storm-jitter-only"].summary["measured"]["availability"]
+    assert jitter < teaching_runs["retry-storm-no-budget"].summary["measured"]["availability"] + 0.05

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from sim.analysis.metastability import metastability
 from sim.experiment.run import run
+from sim.spec import load_scenario
 
 from .analysis_scenarios import near_capacity, retry_storm
 
@@ -54,3 +56,14 @@ def test_undetermined_when_the_run_ends_inside_the_recovery_window(stuck_run):
 
 def test_not_applicable_without_a_trigger():
     assert metastability(run(near_capacity(faults=False)))["verdict"] == "not applicable"
+
+
+TEACHING = Path(__file__).resolve().parents[2] / "scenarios" / "teaching"
+
+
+@pytest.mark.parametrize(("name", "verdict"), [("retry-storm-no-budget", "stuck"), ("retry-storm-budget", "recovered")])
+def test_the_teaching_retry_storm_pair(name, verdict):
+    path = TEACHING / f"{name}.yaml"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this tree")
+    assert metastability(run(load_scenario(path)))["verdict"] == verdict

@@ -62,7 +62,8 @@ def test_report_escapes_the_scenario_and_has_every_section(reported):
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co" in html
     for anchor in ('id="verdict"', 'id="incident-timeline"', 'id="fig-timeline"', 'id="fig-swimlanes"',
-                   'id="fig-cascade"', 'id="metastability"', 'id="cascade"', 'id="failures"', 'id="budget"', 'id="scenario"'):
+                   'id="fig-cascade"', 'id="metastability"', 'id="cascade"', 'id="failures"', 'id="budget"',
+                   'id="scenario"'):
         assert anchor in html, anchor
     assert html.count("data:image/png;base64,") == 3
     assert "http://" not in html and "https://" not in html  # self-contained

@@ -622,3 +622,49 @@ def test_llm_ttft_includes_network_latency():
     assert len(rq["ttft_s"]) > 5
     assert np.allclose(rq["ttft_s"], prefill + 2 * 0.040)
     assert np.allclose(rq["latency_s"], prefill + decode + 2 * 0.040)
+
+
+# --- state machine, blame links, measured window ------------------------------------------------------------
+
+
+def test_overload_hysteresis_on_the_waiting_queue():
+    """overloaded at 90 % of the queue bound, healthy again at 50 %, each with the queueing mechanism."""
+    sc = scenario(
+        topology={"pools": [pool(server={"queue_capacity": 10,
+                                         "service_time_s": {"kind": "deterministic", "value": 1.0}})]},
+        workload={"clients": [client(arrival={"kind": "poisson", "rate_rps": 3.0,
+                                              "schedule": [{"at_s": 20, "rate_rps": 0.0}]})]},
+        run={"duration_s": 60},
+    )
+    res = run(sc, seed=1)
+    tr = transitions_of(res, "p-0")
+    states = [s for _, s, _ in tr]
+    assert "overloaded" in states and states[-1] == "healthy"
+    assert all(m == "queueing" for _, s, m in tr[1:])
+    t_over = next(t for t, s, _ in tr if s == "overloaded")
+    t_back = [t for t, s, _ in tr if s == "healthy"][-1]
+    assert t_over < 20 < t_back
+    assert outcomes(res).get("rejected", 0) > 0
+
+
+def test_lb_ejection_names_the_replica_transition():
+    res = run(_crash_scenario(), seed=1)
+    down = next(t for t in res.transitions if t.component == "p-0" and t.state == "down")
+    eject = next(t for t in res.transitions if t.component == "lb" and "ejected p-0" in t.cause.detail)
+    assert eject.cause.kind == "mechanism" and eject.cause.mechanism == "health_check"
+    assert down.id in eject.cause.parents
+
+
+def test_warmup_excludes_early_failures_from_the_measured_window():
+    sc = scenario(
+        topology={"pools": [pool(server={"model_load_s": 0.0})]},
+        faults=[{"id": "early", "kind": "crash", "target": {"pool": "p"}, "at_s": 0.0, "duration_s": 5.0,
+                 "restart": False}],
+        workload={"clients": [client(arrival={"kind": "poisson", "rate_rps": 5.0})]},
+        run={"duration_s": 60, "warmup_s": 10},
+    )
+    res = run(sc, seed=1)
+    assert res.summary["accounting"]["outcomes"]["server_error"] > 5
+    measured = res.summary["measured"]
+    assert measured["availability"] == 1.0 and measured["failures"] == {}
+    assert measured["outcomes"]["success"] == measured["ended"] < res.summary["accounting"]["ended"]

@@ -37,7 +37,8 @@ class RefReq:
     outcome: str | None = None
 
 
-def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tuple[list[RefReq], int]:
+def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
+              slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[RefReq], int]:
     """Simulate one LLM server iteration by iteration; returns the requests and the preemption count.
 
     At each iteration boundary: requests that arrived by then join the waiting queue; waiting
@@ -46,7 +47,16 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tu
     admitted prompts form one prefill iteration that gives each its next token. Without admissions,
     one decode iteration runs, after preempting the youngest running requests (to the head of the
     waiting queue) while the batch holds more than one request and its context would overflow.
+    ``slow_changes`` (time, factor): an iteration takes the factor in effect when it starts.
     """
+
+    def slow(t: float) -> float:
+        factor = 1.0
+        for at_s, value in slow_changes:
+            if at_s <= t:
+                factor = value
+        return factor
+
     reqs = [RefReq(i, t, p, o) for i, (t, p, o) in enumerate(arrivals)]
     pending = deque(sorted(reqs, key=lambda r: r.t_arrival_s))
     waiting: deque[RefReq] = deque()
@@ -85,7 +95,8 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tu
                 used += need
         after_preemption = False
         if admitted:
-            t += spec.prefill_base_s + spec.prefill_per_token_s * sum(r.prompt + r.generated for r in admitted)
+            tokens = sum(r.prompt + r.generated for r in admitted)
+            t += (spec.prefill_base_s + spec.prefill_per_token_s * tokens) * slow(t)
             for r in admitted:
                 if r.t_first_token_s is None:
                     r.t_first_token_s = t
@@ -105,7 +116,7 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tu
             after_preemption = True
             continue
         b = len(running)
-        t += spec.decode_base_s + spec.decode_per_seq_s * b + spec.decode_per_context_token_s * context
+        t += (spec.decode_base_s + spec.decode_per_seq_s * b + spec.decode_per_context_token_s * context) * slow(t)
         still = []
         for r in running:
             r.generated += 1
@@ -124,7 +135,8 @@ class Observed:
     outcome: str
 
 
-def simulate(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tuple[list[Observed | None], LLMServer]:
+def simulate(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
+             slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[Observed | None], LLMServer]:
     """Feed the arrivals straight to a real LLMServer (no client, LB or network) and record replies."""
     horizon = 1e6
     world = World(seed=1, duration_s=horizon, bucket_s=horizon / 10, warmup_s=0.0)
@@ -143,14 +155,17 @@ def simulate(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tup
 
     for i, (t, prompt, output) in enumerate(arrivals):
         world.call_later(t, arrive, i, prompt, output)
+    for at_s, factor in slow_changes:
+        world.call_later(at_s, setattr, server, "slow_factor", factor)  # what a slowdown fault does
     world.env.run(until=horizon)
     return seen, server
 
 
-def assert_agree(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]]) -> tuple[list[RefReq], LLMServer]:
+def assert_agree(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
+                 slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[RefReq], LLMServer]:
     """Run both models and compare every request's outcome, TTFT and completion time."""
-    ref, ref_preemptions = reference(spec, arrivals)
-    seen, server = simulate(spec, arrivals)
+    ref, ref_preemptions = reference(spec, arrivals, slow_changes)
+    seen, server = simulate(spec, arrivals, slow_changes)
     for r in ref:
         got = seen[r.rid]
         assert got is not None, f"request {r.rid} never answered by LLMServer"
@@ -389,3 +404,24 @@ def test_restart_after_crash_serves_like_a_fresh_server():
         assert outcome == r.outcome == "success"
         assert done - restart_s == pytest.approx(r.t_done_s, abs=TOL_S)
         assert ttft - restart_s == pytest.approx(r.t_first_token_s, abs=TOL_S)
+
+
+def test_slowdown_takes_effect_at_the_next_iteration_boundary():
+    """A slow factor set mid-epoch (a throttling fault) applies from the next iteration, not the next
+    composition change: one long request decodes for about 5 s, slowed 3x from 1.003 s on."""
+    spec = llm()
+    ref, _ = assert_agree(spec, [(0.0, 500, 400)], slow_changes=((1.003, 3.0), (9.0071, 1.0)))
+    plain, _ = reference(spec, [(0.0, 500, 400)])
+    assert ref[0].t_done_s > plain[0].t_done_s + 5.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_slowdowns_agree(seed):
+    rng = np.random.default_rng(seed)
+    n = 120
+    t = np.cumsum(rng.exponential(0.2, n))
+    arrivals = [(float(a), int(p), int(o))
+                for a, p, o in zip(t, rng.integers(20, 1500, n), rng.integers(1, 300, n), strict=True)]
+    changes = tuple((float(c), float(f)) for c, f in zip(np.sort(rng.uniform(0, t[-1], 8)),
+                                                          rng.choice([1.0, 1.5, 3.0], 8), strict=True))
+    assert_agree(llm(max_batch_size=5, kv_cache_tokens=4_000), arrivals, changes)

@@ -45,9 +45,11 @@ class FakeWorld:
         self.now = 0.0
         self.pending: list = []
         self.timeline = SimpleNamespace(last_transition={})
+        self._seq = 0
 
     def call_later(self, delay_s, fn, *args):
-        self.pending.append((self.now + delay_s, len(self.pending), fn, args))
+        self._seq += 1
+        self.pending.append((self.now + delay_s, self._seq, fn, args))
 
     def advance(self, t_s: float) -> None:
         while True:
@@ -63,7 +65,7 @@ class FakeWorld:
 def replica(name: str, queue: int) -> SimpleNamespace:
     r = SimpleNamespace(name=name, serving=True, state="healthy", outstanding=0, model_load_s=0.0, queue=queue)
     r.queue_length = lambda: r.queue
-    r.start = lambda: None
+    r._loaded = lambda incarnation: setattr(r, "state", "healthy")
     r._set_state = lambda state, cause: setattr(r, "state", state)
     r.incarnation = 0
     return r

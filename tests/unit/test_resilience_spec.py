@@ -118,3 +118,38 @@ def test_teaching_scenarios_validate():
     assert len(paths) >= 10
     for path in paths:
         assert load_scenario(path).name == path.stem
+
+
+def test_every_mechanism_at_once_on_llm_replicas_keeps_accounting_and_determinism():
+    """LLM servers with an admission queue (preemption re-queues), autoscaling on KV cache, and the rest."""
+    import json
+
+    data = {
+        "topology": {
+            "zones": ["zone-a", "zone-b"],
+            "load_balancers": [{"name": "lb", "upstream": ["gpu"], "outlier_detection": {"enabled": True},
+                                "balancing": {"kind": "zone_aware"}, "panic": {"enabled": True},
+                                "fallback": {"pool": "small", "cached_answer_ratio": 0.1},
+                                "retry": {"layer": "both", "budget": {}}}],
+            "pools": [{"name": "gpu", "replicas": 3, "zones": ["zone-a", "zone-b"],
+                       "server": {"mode": "llm", "model_load_s": 20, "queue_capacity": 32, "kv_cache_tokens": 20000},
+                       "database": "db", "shedding": {"discipline": "adaptive_lifo", "priority": True},
+                       "deadline": {"propagate": True}, "liveness": {"enabled": True},
+                       "circuit_breaker": {"enabled": True, "minimum_number_of_calls": 20, "sliding_window_size": 20},
+                       "autoscaling": {"enabled": True, "metric": "kv_cache", "target": 0.5, "max_replicas": 6,
+                                       "provisioning_delay_s": 10}},
+                      {"name": "small", "replicas": 1, "server": {"mode": "llm", "model_load_s": 0}}],
+            "databases": [{"name": "db"}],
+        },
+        "workload": {"clients": [
+            {"name": "paid", "target": ["lb"], "priority": 1, "timeout_s": 20, "overall_timeout_s": 40,
+             "arrival": {"kind": "poisson", "rate_rps": 4, "schedule": [{"at_s": 60, "rate_rps": 12}]}},
+            {"name": "free", "target": ["lb"], "timeout_s": 20, "throttling": {"enabled": True},
+             "arrival": {"kind": "poisson", "rate_rps": 4}}]},
+        "run": {"duration_s": 200, "seed": 1, "bucket_s": 5},
+    }
+    first = run(parse_scenario(data))
+    second = run(parse_scenario(data))
+    assert first.summary["accounting"]["balanced"]
+    assert json.dumps(first.summary, sort_keys=True) == json.dumps(second.summary, sort_keys=True)
+    assert first.summary["measured"]["outcomes"]["success"] > 0

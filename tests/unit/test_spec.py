@@ -286,3 +286,31 @@ def test_json_schema_is_valid_json_with_sections():
     text = json_schema()
     assert "kv_cache_tokens" in text and "rate_rps" in text and "timeout_s" in text
     assert json_schema() == text  # stable output
+
+
+def test_duplicate_yaml_keys_are_rejected_with_line():
+    text = "name: dup\nrun:\n  duration_s: 10\nrun:\n  seed: 3\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario_text(text, "dup.yaml")
+    (problem,) = info.value.problems
+    assert problem.path == "dup.yaml"
+    assert "line 4" in problem.reason and "duplicate key 'run'" in problem.reason
+    nested = yaml.safe_dump(base()).replace("replicas: 2", "replicas: 2\n    replicas: 3", 1)
+    with pytest.raises(ScenarioError, match="duplicate key 'replicas'"):
+        parse_scenario_text(nested, "dup.yaml")
+
+
+def test_yaml_merge_keys_may_be_overridden():
+    text = """
+topology:
+  load_balancers: [{name: lb, upstream: [p, q]}]
+  pools:
+    - &pool {name: p, replicas: 1, server: {mode: plain}}
+    - <<: *pool
+      name: q
+      replicas: 3
+workload:
+  clients: [{name: c, target: [lb], arrival: {kind: poisson, rate_rps: 1}}]
+"""
+    scenario = parse_scenario_text(text)
+    assert [(p.name, p.replicas) for p in scenario.topology.pools] == [("p", 1), ("q", 3)]

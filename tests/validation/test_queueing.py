@@ -1,9 +1,11 @@
 """The plain service-time mode against queueing theory (run ``pytest -s`` to see the figures compared).
 
 Each test simulates one replica behind a load balancer with no network latency, no health checks,
-no timeouts and no retries, so the replica is exactly an M/M/c (M/D/1, M/M/c/K) queue. The analytic
-value must lie inside the 99 % confidence interval computed from the run (batch means over the
-customers in arrival order, after a warm-up).
+no timeouts and no retries, so the replica is exactly an M/M/c (M/D/1, M/M/c/K) queue. Confidence
+intervals come from the run itself (batch means over the customers in arrival order, after a
+warm-up). Each check prints the 99 % interval; the assertion uses the 99.9 % one, because with about
+twenty checks at 1 % each, any change in how random numbers are consumed would otherwise fail one
+of them by chance one time in five. (M/D/1 vs M/M/1 shows the intervals still tell models apart.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from sim.analysis.queueing import (
 )
 from sim.analysis.stats import ConfidenceInterval, batch_means_ci
 
-CONFIDENCE = 0.99
+CONFIDENCE = 0.999
+SHOWN = 0.99
 N_BATCHES = 30
 
 
@@ -51,10 +54,14 @@ def in_arrival_order(requests: dict[str, np.ndarray], warmup_fraction: float = 0
     return {k: v[order][skip:] for k, v in requests.items()}
 
 
-def show(label: str, ci: ConfidenceInterval, analytic: float) -> None:
-    inside = "inside" if ci.contains(analytic) else "OUTSIDE"
-    print(f"\n{label}: simulated {ci.mean:.5f} (99% CI {ci.low:.5f} .. {ci.high:.5f}, {ci.n} batches), "
-          f"analytic {analytic:.5f} -> {inside}")
+def checked(label: str, values: np.ndarray, analytic: float) -> ConfidenceInterval:
+    """Print the run's 99 % interval next to the analytic value; return the asserted (99.9 %) interval."""
+    shown = batch_means_ci(values, N_BATCHES, SHOWN)
+    ci = batch_means_ci(values, N_BATCHES, CONFIDENCE)
+    inside = "inside" if shown.contains(analytic) else ("inside 99.9 %" if ci.contains(analytic) else "OUTSIDE")
+    print(f"\n{label}: simulated {shown.mean:.5f} (99% CI {shown.low:.5f} .. {shown.high:.5f}, "
+          f"{shown.n} batches), analytic {analytic:.5f} -> {inside}")
+    return ci
 
 
 @pytest.mark.parametrize(
@@ -69,15 +76,12 @@ def test_mmc_mean_wait_and_erlang_c(servers, rho):
     rq = in_arrival_order(res.requests)
     assert set(rq["outcome"].tolist()) == {"success"}
     wait = rq["wait_s"]
-    ci = batch_means_ci(wait, N_BATCHES, CONFIDENCE)
     analytic = mmc_mean_wait_s(lam, mu, servers)
     if servers == 1:
         assert analytic == pytest.approx(mm1_mean_wait_s(lam, mu))
-    show(f"M/M/{servers} rho={rho} mean wait Wq", ci, analytic)
-    assert ci.contains(analytic)
-    p_wait = batch_means_ci((wait > 0).astype(float), N_BATCHES, CONFIDENCE)
+    assert checked(f"M/M/{servers} rho={rho} mean wait Wq", wait, analytic).contains(analytic)
     analytic_c = erlang_c(servers, lam / mu)
-    show(f"M/M/{servers} rho={rho} P(wait > 0) (Erlang C)", p_wait, analytic_c)
+    p_wait = checked(f"M/M/{servers} rho={rho} P(wait > 0) (Erlang C)", (wait > 0).astype(float), analytic_c)
     assert p_wait.contains(analytic_c)
     # utilisation: busy slots / c
     util = res.summary["components"]["q-0"]["utilisation"]
@@ -90,9 +94,8 @@ def test_md1_pollaczek_khinchine():
     res = run(queue_scenario(lam, {"kind": "deterministic", "value": service_s}, 1, 40_000), seed=5,
               record_requests=True)
     rq = in_arrival_order(res.requests)
-    ci = batch_means_ci(rq["wait_s"], N_BATCHES, CONFIDENCE)
     analytic = mg1_mean_wait_s(lam, service_s, 0.0)
-    show("M/D/1 rho=0.75 mean wait (P-K)", ci, analytic)
+    ci = checked("M/D/1 rho=0.75 mean wait (P-K)", rq["wait_s"], analytic)
     assert ci.contains(analytic)
     # and it is clearly not the M/M/1 value (half of it): the check can tell service distributions apart
     assert not ci.contains(mm1_mean_wait_s(lam, 1 / service_s))
@@ -103,10 +106,8 @@ def test_mg1_lognormal_pollaczek_khinchine():
     res = run(queue_scenario(lam, {"kind": "lognormal", "mean": mean_s, "cv": cv}, 1, 40_000), seed=8,
               record_requests=True)
     rq = in_arrival_order(res.requests)
-    ci = batch_means_ci(rq["wait_s"], N_BATCHES, CONFIDENCE)
     analytic = mg1_mean_wait_s(lam, mean_s, cv * cv)
-    show("M/G/1 lognormal cv=1.5 rho=0.6 mean wait (P-K)", ci, analytic)
-    assert ci.contains(analytic)
+    assert checked("M/G/1 lognormal cv=1.5 rho=0.6 mean wait (P-K)", rq["wait_s"], analytic).contains(analytic)
 
 
 @pytest.mark.parametrize(("servers", "capacity", "rho"), [(1, 3, 0.9), (2, 5, 0.8), (3, 4, 1.2)])
@@ -117,9 +118,9 @@ def test_mmck_blocking(servers, capacity, rho):
                              queue_capacity=capacity - servers), seed=3, record_requests=True)
     rq = in_arrival_order(res.requests)
     assert set(rq["outcome"].tolist()) <= {"success", "rejected"}
-    blocked = batch_means_ci((rq["outcome"] == "rejected").astype(float), N_BATCHES, CONFIDENCE)
     analytic = mmck_blocking_probability(lam, mu, servers, capacity)
-    show(f"M/M/{servers}/{capacity} rho={rho} blocking probability", blocked, analytic)
+    blocked = checked(f"M/M/{servers}/{capacity} rho={rho} blocking probability",
+                      (rq["outcome"] == "rejected").astype(float), analytic)
     assert blocked.contains(analytic)
 
 
@@ -164,9 +165,7 @@ def test_shipped_mm2_scenario_matches_its_comments():
     assert erlang_c(c, lam / mu) == pytest.approx(0.7111, abs=1e-4)
     res = run(sc, record_requests=True)
     rq = in_arrival_order(res.requests)
-    ci = batch_means_ci(rq["wait_s"], N_BATCHES, CONFIDENCE)
-    show("scenarios/validation/mm2.yaml mean wait", ci, 1.7778)
-    assert ci.contains(1.7778)
+    assert checked("scenarios/validation/mm2.yaml mean wait", rq["wait_s"], 1.7778).contains(1.7778)
     mean_in_system = res.summary["components"]["queue-0"]["mean_in_system"]
     print(f"mm2.yaml: L = {mean_in_system:.4f} (analytic 4.4444)")
     assert mean_in_system == pytest.approx(4.4444, rel=0.1)
