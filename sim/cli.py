@@ -42,31 +42,60 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _load(path: str):
+def _load(path: str, check_traces: bool = False):
+    """The scenario, or exit 2 after printing every problem; ``check_traces`` also reads its trace files."""
     try:
-        return load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
         raise SystemExit(2) from None
+    if check_traces:
+        problems = _trace_problems(scenario)
+        if problems:
+            for p in problems:
+                print(p, file=sys.stderr)
+            raise SystemExit(2)
+    return scenario
+
+
+def _trace_problems(scenario) -> list[str]:
+    """A trace file that exists but cannot be used is only found by reading it (the spec checks existence)."""
+    from sim.engine.trace import load_trace
+
+    problems = []
+    for i, client in enumerate(scenario.workload.clients):
+        if client.arrival.kind == "trace":
+            try:
+                load_trace(client.arrival.path)
+            except TraceError as err:
+                problems.append(f"workload.clients[{i}].arrival.path: {err}")
+    return problems
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment.run import run
     from sim.report.files import write_run
 
-    scenario = _load(args.scenario)
-    try:
-        result = run(scenario, args.seed, record_requests=args.record_requests, progress=True)
-    except TraceError as err:
-        print(f"workload: {err}", file=sys.stderr)
-        return 2
+    scenario = _load(args.scenario, check_traces=True)
     if args.out:
         out = Path(args.out)
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{scenario.name}-{stamp}"
-    write_run(result, out, figures=not args.no_figures)
+    if out.exists() and not out.is_dir():
+        print(f"{out}: exists and is not a directory", file=sys.stderr)
+        return 2
+    try:
+        result = run(scenario, args.seed, record_requests=args.record_requests, progress=True)
+    except TraceError as err:
+        print(f"workload: {err}", file=sys.stderr)
+        return 2
+    try:
+        write_run(result, out, figures=not args.no_figures)
+    except OSError as err:
+        print(f"{out}: cannot write results ({err.strerror or err})", file=sys.stderr)
+        return 2
     print(summary_table(result.summary))
     if args.report:
         from sim.report.html import build_report
@@ -110,7 +139,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _load(args.scenario)
+    _load(args.scenario, check_traces=True)
     print("ok")
     return 0
 
@@ -126,9 +155,24 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     scenario = _load(args.scenario)
     out = Path(args.out) if args.out else Path(f"{scenario.name}-topology.png")
-    save_topology(topology_graph(scenario), out)
+    try:
+        save_topology(topology_graph(scenario), out)
+    except OSError as err:
+        print(f"{out}: cannot write the figure ({err.strerror or err})", file=sys.stderr)
+        return 2
     print(f"wrote {out}")
     return 0
+
+
+def seed_arg(text: str) -> int:
+    """A root seed from the command line: a non-negative integer, as in a scenario's run.seed."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed '{text}' (a non-negative integer)") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {seed} (a non-negative integer)")
+    return seed
 
 
 def parser() -> argparse.ArgumentParser:
@@ -136,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="simulate a scenario and write its results")
     r.add_argument("scenario", nargs="?", default=DEMO, help="scenario YAML (default: the built-in demo)")
-    r.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's run.seed)")
+    r.add_argument("--seed", type=seed_arg, default=None, help="root seed (default: the scenario's run.seed)")
     r.add_argument("--out", default=None, help="results directory (default: runs/<scenario>-<UTC time>/)")
     r.add_argument("--no-figures", action="store_true", help="skip the timeline PNG")
     r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")

@@ -67,6 +67,9 @@ class LLMServer(ServerBase):
         self.preemptions = 0
 
     # --- interface ---------------------------------------------------------------------------------
+    # Faults change these two mid-run. The running epoch was planned with the old value, so it ends at
+    # the next iteration boundary, where the next one is planned with the new value (admission,
+    # preemption and iteration time then follow the change within one iteration, as in the reference).
     @property
     def slow_factor(self) -> float:
         """Multiplier of iteration times (slowdown faults set it); applies from the next iteration."""
@@ -75,8 +78,19 @@ class LLMServer(ServerBase):
     @slow_factor.setter
     def slow_factor(self, value: float) -> None:
         self._slow = value
-        # The running epoch was timed with the old factor: end it at the next iteration boundary,
-        # where the next epoch is timed with the new one.
+        self._replan()
+
+    @property
+    def kv_capacity(self) -> int:
+        """Usable KV-cache tokens (a KV-exhaustion fault lowers it); applies from the next iteration."""
+        return self._kv_capacity
+
+    @kv_capacity.setter
+    def kv_capacity(self, value: int) -> None:
+        self._kv_capacity = value
+        self._replan()
+
+    def _replan(self) -> None:
         if getattr(self, "_epoch", None) is not None and not self._cut:
             self._cut_epoch()
 
@@ -95,7 +109,7 @@ class LLMServer(ServerBase):
             self._epoch is not None
             and not self._cut
             and self.batch < self.max_batch
-            and self.kv_used_tokens + att.request.prompt_tokens + att.generated + 1 <= self.kv_capacity
+            and self.kv_used_tokens + att.request.prompt_tokens + att.generated + 1 <= self._kv_capacity
         ):
             self._cut_epoch()
         self._check_load()
@@ -128,7 +142,7 @@ class LLMServer(ServerBase):
     def _next(self) -> None:
         """At an iteration boundary: admit and prefill, or run a decode epoch, or go idle."""
         spec = self.spec
-        slow = self.slow_factor
+        slow = self._slow  # the properties' fields: no property call on the hot path
         self._epoch = None
         self._cut = False
         admitted: list[Attempt] = []
@@ -142,7 +156,7 @@ class LLMServer(ServerBase):
                 self._reply(att, "cancelled")
                 continue
             need = att.request.prompt_tokens + att.generated + 1
-            if used + need > self.kv_capacity:
+            if used + need > self._kv_capacity:
                 if self.batch == 0 and not admitted:
                     waiting.popleft()
                     self._reply(att, "rejected")  # can never fit in this KV cache
@@ -172,7 +186,7 @@ class LLMServer(ServerBase):
                 heapq.heappop(heap)
             k_finish = heap[0][0] - g
             context = self._s + self.batch * g
-            k_memory = (self.kv_capacity - context) // self.batch
+            k_memory = (self._kv_capacity - context) // self.batch
             if k_memory >= 1 or self.batch == 1:
                 break
             self._preempt_youngest()

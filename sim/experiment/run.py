@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 from sim.build import build_stack, topology_graph
 from sim.engine.world import World
 from sim.faults import schedule_faults
@@ -20,6 +22,8 @@ def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = 
     ``progress`` draws a progress bar on stderr when it is a terminal and the run lasts over 2 s.
     """
     seed = scenario.run.seed if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     spec = scenario.run
     world = World(seed, spec.duration_s, spec.bucket_s, spec.warmup_s, record_requests)
     graph = topology_graph(scenario)

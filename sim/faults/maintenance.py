@@ -40,9 +40,13 @@ class BadDeploy(Fault):
         self.pending = self.pending[len(surge) + len(unavailable):]
         crash_loop = spec.bug.kind == "crash_loop"
         for server in unavailable:
-            server.crash(self.ctx.cause("rolling deploy: replacing the process with the new build"),
-                         spec.restart_delay_s)
-            tid = world.timeline.last_transition[server.name]
+            detail = "rolling deploy: replacing the process with the new build"
+            if server.state == "down":  # already down: the new build is installed and started anyway
+                tid = self.ctx.mark(server.name, detail)
+                world.call_later(spec.restart_delay_s, server.start, server.incarnation)
+            else:
+                server.crash(self.ctx.cause(detail), spec.restart_delay_s)
+                tid = world.timeline.last_transition[server.name]
             apply_bug(self.ctx, server, spec.bug, tid)
             self.updated.append(server)
         for server in surge:

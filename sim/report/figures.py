@@ -293,7 +293,7 @@ def draw_cascade(result: RunResult, analysis: dict):
         ax.annotate(f"{root['fault']}\n({root['kind']}, {root['t_s']:g} s)", (x, y), ha="center", va="center",
                     fontsize=8, color="white", bbox={"boxstyle": "round", "fc": "#c62828", "ec": "#c62828"})
         for c in targets:
-            if row_in_cascade(cas, c):
+            if _in_cascade(cas, c):
                 seen.setdefault((f"fault:{root['fault']}", c), root["t_s"])
     dense = len(seen) > MAX_ARROW_LABELS
     for i, ((src, dst), t_s) in enumerate(sorted(seen.items(), key=lambda kv: (kv[1], kv[0])), start=1):
@@ -320,7 +320,7 @@ def draw_cascade(result: RunResult, analysis: dict):
     return fig
 
 
-def row_in_cascade(cascade: dict, component: str) -> bool:
+def _in_cascade(cascade: dict, component: str) -> bool:
     return any(r["component"] == component for r in cascade["table"])
 
 

@@ -181,7 +181,10 @@ def test_run_with_invalid_scenario_or_bad_trace_exits_2(tmp_path):
     path = tmp_path / "trace.yaml"
     path.write_text(yaml.safe_dump(sc), encoding="utf-8")
     (line,) = assert_clean_error(chaossim("run", str(path), "--out", str(tmp_path / "o")))
-    assert str(trace) in line and "TIMESTAMP" in line
+    assert line.startswith(f"workload.clients[0].arrival.path: {trace}: line 2: TIMESTAMP")
+    assert not (tmp_path / "o").exists()  # refused before simulating
+    (line,) = assert_clean_error(chaossim("validate", str(path)))  # validate reads the trace too
+    assert line.startswith("workload.clients[0].arrival.path: ")
 
 
 def test_schema():
@@ -208,3 +211,19 @@ def test_console_script_is_installed():
     assert proc.returncode == 0
     for command in ("run", "validate", "schema", "graph"):
         assert command in proc.stdout
+
+
+def test_bad_seed_is_a_usage_error(short_yaml):
+    for bad in ("-1", "abc"):
+        proc = chaossim("run", str(short_yaml), "--seed", bad, "--no-figures")
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "--seed: invalid seed" in proc.stderr
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path, short_yaml):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    (line,) = assert_clean_error(chaossim("run", str(short_yaml), "--out", str(blocker), "--no-figures"))
+    assert line == f"{blocker}: exists and is not a directory"
+    (line,) = assert_clean_error(chaossim("graph", str(short_yaml), "--out", str(blocker / "x.png")))
+    assert line.startswith(f"{blocker / 'x.png'}: cannot write the figure")

@@ -38,7 +38,7 @@ class RefReq:
 
 
 def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
-              slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[RefReq], int]:
+              changes: tuple[tuple[float, str, float], ...] = ()) -> tuple[list[RefReq], int]:
     """Simulate one LLM server iteration by iteration; returns the requests and the preemption count.
 
     At each iteration boundary: requests that arrived by then join the waiting queue; waiting
@@ -47,15 +47,19 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
     admitted prompts form one prefill iteration that gives each its next token. Without admissions,
     one decode iteration runs, after preempting the youngest running requests (to the head of the
     waiting queue) while the batch holds more than one request and its context would overflow.
-    ``slow_changes`` (time, factor): an iteration takes the factor in effect when it starts.
+    ``changes`` (time, "slow_factor" or "kv_capacity", value), as faults make them: an iteration
+    takes the slow factor in effect when it starts; a boundary uses the KV capacity in effect then.
     """
 
+    def setting(name: str, t: float, default: float) -> float:
+        value = default
+        for at_s, what, new in changes:
+            if what == name and at_s <= t:
+                value = new
+        return value
+
     def slow(t: float) -> float:
-        factor = 1.0
-        for at_s, value in slow_changes:
-            if at_s <= t:
-                factor = value
-        return factor
+        return setting("slow_factor", t, 1.0)
 
     reqs = [RefReq(i, t, p, o) for i, (t, p, o) in enumerate(arrivals)]
     pending = deque(sorted(reqs, key=lambda r: r.t_arrival_s))
@@ -79,12 +83,13 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
             continue
         # admission at this boundary (not right after a preemption: the preempted go next time)
         admitted: list[RefReq] = []
+        kv = setting("kv_capacity", t, spec.kv_cache_tokens)
         if not after_preemption:
             used = sum(r.prompt + r.generated for r in running)
             while waiting and len(running) + len(admitted) < spec.max_batch_size:
                 r = waiting[0]
                 need = r.prompt + r.generated + 1
-                if used + need > spec.kv_cache_tokens:
+                if used + need > kv:
                     if not running and not admitted:
                         waiting.popleft()
                         finish(r, "rejected")
@@ -109,7 +114,7 @@ def reference(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
         if not running:
             continue
         context = sum(r.prompt + r.generated for r in running)
-        if len(running) > 1 and context + len(running) > spec.kv_cache_tokens:
+        if len(running) > 1 and context + len(running) > kv:
             youngest = running.pop()
             waiting.appendleft(youngest)
             preemptions += 1
@@ -136,7 +141,7 @@ class Observed:
 
 
 def simulate(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
-             slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[Observed | None], LLMServer]:
+             changes: tuple[tuple[float, str, float], ...] = ()) -> tuple[list[Observed | None], LLMServer]:
     """Feed the arrivals straight to a real LLMServer (no client, LB or network) and record replies."""
     horizon = 1e6
     world = World(seed=1, duration_s=horizon, bucket_s=horizon / 10, warmup_s=0.0)
@@ -155,17 +160,17 @@ def simulate(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
 
     for i, (t, prompt, output) in enumerate(arrivals):
         world.call_later(t, arrive, i, prompt, output)
-    for at_s, factor in slow_changes:
-        world.call_later(at_s, setattr, server, "slow_factor", factor)  # what a slowdown fault does
+    for at_s, what, value in changes:
+        world.call_later(at_s, setattr, server, what, value)  # what a slowdown or KV-exhaustion fault does
     world.env.run(until=horizon)
     return seen, server
 
 
 def assert_agree(spec: LLMServerSpec, arrivals: list[tuple[float, int, int]],
-                 slow_changes: tuple[tuple[float, float], ...] = ()) -> tuple[list[RefReq], LLMServer]:
+                 changes: tuple[tuple[float, str, float], ...] = ()) -> tuple[list[RefReq], LLMServer]:
     """Run both models and compare every request's outcome, TTFT and completion time."""
-    ref, ref_preemptions = reference(spec, arrivals, slow_changes)
-    seen, server = simulate(spec, arrivals, slow_changes)
+    ref, ref_preemptions = reference(spec, arrivals, changes)
+    seen, server = simulate(spec, arrivals, changes)
     for r in ref:
         got = seen[r.rid]
         assert got is not None, f"request {r.rid} never answered by LLMServer"
@@ -410,7 +415,8 @@ def test_slowdown_takes_effect_at_the_next_iteration_boundary():
     """A slow factor set mid-epoch (a throttling fault) applies from the next iteration, not the next
     composition change: one long request decodes for about 5 s, slowed 3x from 1.003 s on."""
     spec = llm()
-    ref, _ = assert_agree(spec, [(0.0, 500, 400)], slow_changes=((1.003, 3.0), (9.0071, 1.0)))
+    ref, _ = assert_agree(spec, [(0.0, 500, 400)],
+                          changes=((1.003, "slow_factor", 3.0), (9.0071, "slow_factor", 1.0)))
     plain, _ = reference(spec, [(0.0, 500, 400)])
     assert ref[0].t_done_s > plain[0].t_done_s + 5.0
 
@@ -422,6 +428,18 @@ def test_random_slowdowns_agree(seed):
     t = np.cumsum(rng.exponential(0.2, n))
     arrivals = [(float(a), int(p), int(o))
                 for a, p, o in zip(t, rng.integers(20, 1500, n), rng.integers(1, 300, n), strict=True)]
-    changes = tuple((float(c), float(f)) for c, f in zip(np.sort(rng.uniform(0, t[-1], 8)),
-                                                          rng.choice([1.0, 1.5, 3.0], 8), strict=True))
-    assert_agree(llm(max_batch_size=5, kv_cache_tokens=4_000), arrivals, changes)
+    slow = [(float(c), "slow_factor", float(f))
+            for c, f in zip(rng.uniform(0, t[-1], 8), rng.choice([1.0, 1.5, 3.0], 8), strict=True)]
+    kv = [(float(c), "kv_capacity", int(k))
+          for c, k in zip(rng.uniform(0, t[-1], 6), rng.choice([1_500, 2_500, 4_000, 8_000], 6), strict=True)]
+    _, server = assert_agree(llm(max_batch_size=5, kv_cache_tokens=4_000), arrivals,
+                             tuple(sorted(slow + kv)))
+    assert server.preemptions > 0
+
+
+def test_kv_capacity_drop_preempts_at_the_next_boundary():
+    """A KV-exhaustion fault mid-epoch: the batch is cut down at the next iteration, not when it next changes."""
+    spec = llm(kv_cache_tokens=10_000, max_batch_size=4)
+    arrivals = [(0.001 * i, 800, 300) for i in range(4)]
+    ref, server = assert_agree(spec, arrivals, changes=((1.2345, "kv_capacity", 2_000),))
+    assert server.preemptions >= 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pytest
 
 from sim.engine.random import RandomStreams, stable_key
 
@@ -76,3 +77,18 @@ def test_adding_a_replica_keeps_the_arrivals_of_a_run():
     assert len(a["arrival_s"]) > 50
     assert sorted(a["arrival_s"].tolist())[:50] == sorted(b["arrival_s"].tolist())[:50]
     assert not np.array_equal(np.sort(a["end_s"])[:50], np.sort(b["end_s"])[:50])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "1"])
+def test_run_rejects_a_bad_seed(seed):
+    from sim import parse_scenario, run
+
+    sc = parse_scenario({
+        "topology": {"load_balancers": [{"name": "lb", "upstream": ["p"]}],
+                     "pools": [{"name": "p", "replicas": 1, "server": {"mode": "plain"}}]},
+        "workload": {"clients": [{"name": "c", "target": ["lb"], "arrival": {"kind": "poisson", "rate_rps": 1}}]},
+        "run": {"duration_s": 5},
+    })
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        run(sc, seed=seed)
+    assert run(sc, seed=np.int64(3)).summary["seed"] == 3
