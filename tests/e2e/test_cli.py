@@ -227,3 +227,18 @@ def test_unwritable_output_is_a_clean_error(tmp_path, short_yaml):
     assert line == f"{blocker}: exists and is not a directory"
     (line,) = assert_clean_error(chaossim("graph", str(short_yaml), "--out", str(blocker / "x.png")))
     assert line.startswith(f"{blocker / 'x.png'}: cannot write the figure")
+
+
+def test_run_with_no_arrivals_still_writes_everything(tmp_path):
+    sc = json.loads(json.dumps(SHORT))
+    sc["workload"]["clients"][0]["arrival"]["rate_rps"] = 0
+    sc["faults"] = []
+    path = tmp_path / "idle.yaml"
+    path.write_text(yaml.safe_dump(sc), encoding="utf-8")
+    out = tmp_path / "idle"
+    proc = chaossim("run", str(path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "availability       - (no request ended)" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["accounting"]["arrivals"] == 0 and summary["measured"]["availability"] is None
+    assert png_size(out / "timeline.png")[0] == 1200

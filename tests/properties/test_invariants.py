@@ -138,6 +138,14 @@ def test_conservation(data, seed):
     if len(ids):
         assert np.all(rq["latency_s"] >= 0) and np.all(rq["attempts"] >= 1)
         assert np.all(rq["end_s"] <= res.scenario.run.duration_s)
+        max_attempts = res.scenario.workload.clients[0].retry.max_attempts
+        assert np.all(rq["attempts"] <= max_attempts)
+        ttft, lat, wait = rq["ttft_s"], rq["latency_s"], rq["wait_s"]
+        has_ttft = ~np.isnan(ttft)
+        assert np.all(ttft[has_ttft] <= lat[has_ttft] + 1e-9)  # the first token comes before the last
+        assert np.all(wait[~np.isnan(wait)] >= -1e-12)
+        served = np.isin(rq["outcome"], ["success", "wrong_answer", "degraded"])
+        assert not np.any(served & ~has_ttft)  # every served request has a first-token time
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

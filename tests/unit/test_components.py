@@ -463,12 +463,12 @@ def _timeout_scenario(cancel: bool, mode: str):
         server = {"mode": "llm", "model_load_s": 0, "max_batch_size": 2}
         tokens = {"prompt_tokens": {"kind": "deterministic", "value": 500},
                   "output_tokens": {"kind": "deterministic", "value": 400}}
-    return parse_scenario(merge(scenario().model_dump(mode="json"), {
-        "topology": {"pools": [{"name": "p", "replicas": 1, "zones": ["a"], "server": server}]},
-        "workload": {"clients": [client(timeout_s=1.0, cancel_on_timeout=cancel,
-                                        arrival={"kind": "poisson", "rate_rps": 0.3}, **tokens)]},
-        "run": {"duration_s": 100},
-    }))
+    return scenario(
+        topology={"pools": [{"name": "p", "replicas": 1, "zones": ["a"], "server": server}]},
+        workload={"clients": [client(timeout_s=1.0, cancel_on_timeout=cancel,
+                                     arrival={"kind": "poisson", "rate_rps": 0.3}, **tokens)]},
+        run={"duration_s": 100},
+    )
 
 
 @pytest.mark.parametrize("mode", ["plain", "llm"])
@@ -668,3 +668,11 @@ def test_warmup_excludes_early_failures_from_the_measured_window():
     measured = res.summary["measured"]
     assert measured["availability"] == 1.0 and measured["failures"] == {}
     assert measured["outcomes"]["success"] == measured["ended"] < res.summary["accounting"]["ended"]
+
+
+def test_result_to_pandas():
+    pd = pytest.importorskip("pandas")
+    res = run(scenario(run={"duration_s": 20}), seed=1)
+    df = res.to_pandas()
+    assert isinstance(df, pd.DataFrame) and len(df) == 20
+    assert int(df["arrivals"].sum()) == res.summary["accounting"]["arrivals"]

@@ -159,3 +159,30 @@ def test_every_kind_has_a_valid_example():
               for i, (kind, fields) in enumerate(EXAMPLES.items()) if fields is not None]
     scenario = ok(*faults)
     assert [f.kind for f in scenario.faults] == [f["kind"] for f in faults]
+
+
+def test_target_selection_by_label_count_and_percent():
+    from sim.build import build_stack
+    from sim.engine.world import World
+    from sim.faults.base import choose_targets
+
+    base = copy.deepcopy(BASE)
+    base["topology"]["pools"] = [
+        {"name": "p", "replicas": 6, "zones": ["a", "b"], "labels": {"tier": "gold"}, "server": {"mode": "plain"}},
+        {"name": "q", "replicas": 3, "zones": ["b"], "server": {"mode": "plain"}},
+    ]
+    base["topology"]["load_balancers"][0]["upstream"] = ["p", "q"]
+
+    def picked(target: dict, seed: int = 1) -> list[str]:
+        scenario = ok({**CRASH, "target": target}, base=base)
+        world = World(seed, 100, 1, 0)
+        stack = build_stack(scenario, world)
+        return [s.name for s in choose_targets(scenario, scenario.faults[0], stack, world)]
+
+    assert picked({"labels": {"tier": "gold"}}) == [f"p-{i}" for i in range(6)]
+    assert picked({"zone": "b"}) == ["p-1", "p-3", "p-5", "q-0", "q-1", "q-2"]
+    assert len(picked({"pool": "p", "percent": 34})) == 3  # 6 x 34 % = 2.04, rounded up
+    two = picked({"pool": "p", "count": 2})
+    assert len(two) == 2 and set(two) <= {f"p-{i}" for i in range(6)}
+    assert picked({"pool": "p", "count": 2}) == two  # the same seed picks the same targets
+    assert len({tuple(picked({"pool": "p", "count": 2}, seed)) for seed in range(1, 9)}) > 1

@@ -525,3 +525,80 @@ def test_fault_runs_are_reproducible():
     assert a.summary == b.summary
     assert [(t.t_s, t.component, t.state) for t in a.transitions] == [(t.t_s, t.component, t.state)
                                                                      for t in b.transitions]
+
+
+# --- every kind keeps every request accounted for ----------------------------------------------------
+FULL_STACK = {
+    "name": "every-kind",
+    "topology": {
+        "zones": ["a", "b"],
+        "network": {"same_zone_latency_ms": 0.2, "cross_zone_latency_ms": 1.0},
+        "discovery": {"ttl_s": 5, "control_plane": {"capacity_ops_s": 300, "base_ops_s": 10, "ops_per_node_s": 1,
+                                                    "record_ttl_s": 5, "restart_s": 5}},
+        "load_balancers": [{"name": "lb", "zone": "a", "upstream": ["p"]}],
+        "pools": [{"name": "p", "replicas": 4, "zones": ["a", "b"], "database": "kv",
+                   "server": {"mode": "llm", "model_load_s": 3.0, "kv_cache_tokens": 8000}}],
+        "databases": [{"name": "db", "zone": "b", "connect_timeout_s": 1.0}],
+        "caches": [{"name": "kv", "zone": "a", "database": "db", "key_space": 200}],
+    },
+    "workload": {"clients": [{"name": "c", "zone": "a", "target": ["lb"], "timeout_s": 8.0,
+                              "retry": {"max_attempts": 3, "backoff_base_s": 0.1},
+                              "prompt_tokens": {"kind": "lognormal", "mean": 300, "cv": 0.5},
+                              "output_tokens": {"kind": "lognormal", "mean": 60, "cv": 0.5},
+                              "arrival": {"kind": "poisson", "rate_rps": 6.0}}]},
+    "policies": {"health_check": {"period_s": 2, "failure_threshold": 2}},
+    "run": {"duration_s": 90, "seed": 2},
+}
+KIND_FIELDS = {
+    "surge": {"target": {"name": "c"}, "multiplier": 2, "ramp_s": 5, "decay_s": 5},
+    "bot_traffic": {"target": {"name": "c"}, "rate_rps": 3},
+    "crash": {"target": {"pool": "p", "count": 2}},
+    "gpu_lost": {"target": {"pool": "p", "count": 1}, "replace_s": 10},
+    "ecc_error": {"target": {"pool": "p", "count": 1}},
+    "tp_link_failure": {"target": {"pool": "p", "count": 1}},
+    "thermal_throttle": {"target": {"pool": "p"}, "ramp_s": 5},
+    "kv_cache_exhaustion": {"target": {"pool": "p"}, "kv_cache_fraction": 0.05},
+    "error_rate": {"target": {"pool": "p"}, "ramp_s": 5},
+    "latency_inflation": {"target": {"pool": "p"}},
+    "hang": {"target": {"pool": "p", "count": 2}},
+    "poison_request": {"target": {"pool": "p"}, "poison_percent": 5, "restart_delay_s": 1},
+    "memory_leak": {"target": {"pool": "p"}, "memory_limit_mb": 1000, "baseline_mb": 900, "per_request_mb": 5,
+                    "leak_mb_per_request": 2, "leak_mb_per_s": 1, "restart_delay_s": 1},
+    "wrong_answer": {"target": {"pool": "p"}},
+    "network_latency": {"zones": ["b"]},
+    "packet_loss": {"zones": ["a", "b"], "loss_percent": 20},
+    "partition": {"between": ["p-1", "kv"]},
+    "dns_failure": {"target": {"name": "discovery"}},
+    "bad_deploy": {"target": {"pool": "p"}, "bug": {"kind": "memory_leak", "memory_limit_mb": 1000,
+                                                    "baseline_mb": 950, "leak_mb_per_request": 2},
+                   "batch_interval_s": 1, "max_surge": 1},
+    "drain": {"target": {"pool": "p", "percent": 50}},
+    "config_push": {"target": {"pool": "p"}, "bug": {"kind": "hang"}},
+    "os_update": {"target": {"pool": "p", "percent": 50}, "reimage_after_s": 10, "reimage_per_hour": 720},
+    "fleet_change": {"target": {"pool": "p"}, "ops_per_node_s": 30},
+    "database_slow": {"target": {"name": "db"}, "slow_factor": 50},
+    "database_down": {"target": {"name": "db"}},
+    "database_failover": {"target": {"name": "db"}, "promotion_s": 10},
+    "cache_flush": {"target": {"name": "kv"}},
+    "cache_down": {"target": {"name": "kv"}},
+    "control_plane_overload": {"target": {"name": "control-plane"}, "load_multiplier": 20},
+    "zone_outage": {"zone": "b"},
+    "cleanup_job": {"target": {"zone": "b", "count": 2}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_FIELDS))
+def test_every_kind_accounts_for_every_request_and_is_removed_at_its_end(kind):
+    fault = {"id": "f", "kind": kind, "at_s": 20, "duration_s": 30, **KIND_FIELDS[kind]}
+    res = run(parse_scenario(merge(FULL_STACK, {"faults": [fault]})))
+    acc = res.summary["accounting"]
+    assert acc["balanced"] and acc["arrivals"] == acc["ended"] + acc["in_flight_at_end"]
+    assert [e["event"] for e in res.fault_log] == ["start", "end"]
+    direct = [t for t in res.transitions if t.cause.kind == "fault"]
+    assert all(t.cause.source == "f" and t.t_s >= 20 for t in direct)
+    if kind not in ("surge", "bot_traffic", "network_latency", "packet_loss", "partition"):
+        assert direct, "a fault acting on components records what it did to them"
+
+
+def test_every_kind_is_exercised():
+    assert set(KIND_FIELDS) == set(FAULT_MODELS)
