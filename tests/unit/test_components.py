@@ -7,7 +7,6 @@ bound), or compare two runs that differ in one setting on the same seed.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -27,17 +26,7 @@ from sim.resilience.balancing import BALANCERS
 from sim.resilience.retry import JITTERS, RetryPolicy
 from sim.spec.policies import RetrySpec
 from sim.spec.topology import NetworkSpec
-
-
-def merge(base: dict, over: dict) -> dict:
-    """Deep-merge ``over`` into a copy of ``base`` (dicts merge, everything else replaces)."""
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
+from tests.helpers import merge
 
 
 def scenario(**over: Any):

@@ -6,7 +6,6 @@ follows from the fault's parameters (a delay, a time, a share).
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -16,18 +15,7 @@ import pytest
 from sim import parse_scenario, run
 from sim.faults import FAULTS
 from sim.spec.faults import FAULT_MODELS
-
-
-def merge(base: dict, over: dict) -> dict:
-    """Deep-merge ``over`` into a copy of ``base`` (dicts merge, everything else replaces)."""
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
+from tests.helpers import merge
 
 BASE: dict[str, Any] = {
     "name": "faults",
