@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario model: unknown keys are rejected, values are immutable."""
+    """Base of every scenario model: unknown keys, infinities and NaN are rejected; values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ExponentialSpec(StrictModel):

@@ -314,3 +314,18 @@ workload:
 """
     scenario = parse_scenario_text(text)
     assert [(p.name, p.replicas) for p in scenario.topology.pools] == [("p", 1), ("q", 3)]
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("workload/clients/0/arrival/rate_rps", float("inf")),
+        ("run/duration_s", float("inf")),
+        ("workload/clients/0/timeout_s", float("nan")),
+    ],
+)
+def test_infinite_and_nan_numbers_are_rejected(path, value):
+    """An infinite arrival rate would hang the run at t=0; infinities and NaN never pass validation."""
+    found = problems_of(mutate(_set(path, value)))
+    dotted = path.replace("/0/", "[0].").replace("/", ".")
+    assert (dotted, "Input should be a finite number") in found
