@@ -57,6 +57,8 @@ class Client:
         self.priority = 0
         self._resolved_once = False
         self._current: dict[int, Attempt] = {}
+        self.live: dict[int, Request] = {}
+        """Requests that arrived and have not ended: the independent side of the accounting check."""
         self._ids = 0
         self._pending: deque[Attempt] = deque()
         self._timer_armed = False
@@ -143,6 +145,7 @@ class Client:
         user = int(self._u() * self.users)
         req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
         req.priority = self.priority
+        self.live[req.id] = req
         if self.overall_timeout_s is not None:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)
         if self.poison_probability and self._fault_u() < self.poison_probability:
@@ -280,6 +283,7 @@ class Client:
             raise RuntimeError(f"request {req.id} of {self.name} ended twice")
         req.done = True
         req.outcome = outcome
+        del self.live[req.id]
         if self.overall_timeout_s is not None:
             self._current.pop(req.id, None)
         req.t_done_s = self.world.env.now

@@ -78,7 +78,10 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
     run = scenario.run
     outcomes = dict(zip(OUTCOMES, m.total_outcomes, strict=True))
     ended = sum(m.total_outcomes)
-    in_flight = m.total_arrivals - ended
+    now = world.env.now
+    live = [req for c in stack.by_name.values() if getattr(c, "kind", "") == "client" for req in c.live.values()]
+    in_flight = len(live)
+    oldest_s = max((now - req.t_arrival_s for req in live), default=0.0)
     measured = dict(zip(OUTCOMES, m.measured_outcomes, strict=True))
     measured_ended = sum(m.measured_outcomes)
     served = sum(measured[o] for o in SUCCESS_OUTCOMES)
@@ -93,7 +96,8 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
             "ended": ended,
             "in_flight_at_end": in_flight,
             "outcomes": outcomes,
-            "balanced": in_flight >= 0 and m.total_arrivals == ended + in_flight,
+            "oldest_in_flight_age_s": oldest_s,
+            "balanced": m.total_arrivals == ended + in_flight,
         },
         "attempts": m.total_attempts,
         "attempts_per_request": m.total_attempts / m.total_arrivals if m.total_arrivals else None,
