@@ -33,6 +33,8 @@ class Database:
         self.waiting: deque[list[Any]] = deque()
         self.slow_factor = 1.0
         self.available = True
+        self.held_down: set[str] = set()
+        """Keys of the faults holding the database down; ``available`` only when empty."""
         self.queries = 0
         self.failures = 0
         self._on_hi = max(1, int(queue_capacity * 0.9))
@@ -81,6 +83,7 @@ class Database:
             return
         entry[3] = True
         self.failures += 1
+        # Every wait has the same connect_timeout_s, so an expiring entry is the oldest: remove() finds it first.
         try:
             self.waiting.remove(entry)
         except ValueError:

@@ -60,9 +60,10 @@ def configure_balancer(comp: Any, spec: Any, policies: Any, world: Any, by_pool:
 
 
 def client_retry(spec_c: Any, policies: Any, world: Any) -> RetryPolicy | None:
-    """The client's retry policy, or None when retries happen only at the load balancer."""
+    """The client's retry policy, or None when the client never retries (one attempt, or retries only at
+    the load balancer): no per-attempt policy calls then."""
     retry = spec_c.retry or policies.retry
-    if retry.layer == "load_balancer":
+    if retry.layer == "load_balancer" or retry.max_attempts == 1:
         return None
     return RetryPolicy(retry, world.streams.get(spec_c.name, "retry"))
 

@@ -8,6 +8,7 @@ the load balancer then answers no_healthy_upstream.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Any, Protocol
 
@@ -120,9 +121,15 @@ class ZoneAware:
         return self._inner.pick(candidates, attempt)
 
 
+@functools.lru_cache(maxsize=1024)
+def _client_hash(client: str) -> int:
+    return zlib.crc32(client.encode())
+
+
 def _key(attempt: Any) -> int:
+    """A customer's key: (client population, user), hashed once per population."""
     req = attempt.request
-    return (zlib.crc32(req.client.encode()) * 1_000_003 + req.user) & 0xFFFFFFFF
+    return (_client_hash(req.client) * 1_000_003 + req.user) & 0xFFFFFFFF
 
 
 def _mix(a: int, b: int) -> int:
