@@ -83,6 +83,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{scenario.name}-{stamp}"
+        n = 1
+        while out.exists():  # two runs in the same second get their own directories
+            n += 1
+            out = Path("runs") / f"{scenario.name}-{stamp}-{n}"
     if out.exists() and not out.is_dir():
         print(f"{out}: exists and is not a directory", file=sys.stderr)
         return 2

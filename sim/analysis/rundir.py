@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import yaml
+from pydantic import ValidationError
 
 from sim.observe.histogram import N_BINS
 from sim.observe.timeline import Cause, Transition
@@ -99,6 +100,12 @@ def read_histograms(path: Path, n_buckets: int) -> dict[str, np.ndarray]:
     return out
 
 
+def _scenario_of(text: str) -> Scenario:
+    """The run's scenario as it was run; its cross-references were checked then (and trace files may
+    be relative to where it ran), so only the schema is checked here."""
+    return Scenario.model_validate(yaml.safe_load(text))
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read a complete run directory; a missing file or a bad scenario raises RunDirError."""
     from sim.build.topology import topology_graph
@@ -109,22 +116,35 @@ def load_run(run_dir: str | Path) -> RunData:
     missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
     if missing:
         raise RunDirError(f"{run_dir}: not a complete run directory (missing {', '.join(missing)})")
-    text = (run_dir / "scenario.yaml").read_text(encoding="utf-8")
-    try:
-        scenario = Scenario.model_validate(yaml.safe_load(text))
-    except Exception as err:  # pydantic or YAML: either way the directory is unusable
-        raise RunDirError(f"{run_dir / 'scenario.yaml'}: not a valid scenario ({err.__class__.__name__})") from None
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    ts = read_timeseries(run_dir / "timeseries.csv")
+    def read(name: str, parse: Any) -> Any:
+        """Parse one file; anything unreadable becomes one RunDirError line naming the file."""
+        path = run_dir / name
+        try:
+            return parse(path)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark
+            where = f"line {mark.line + 1}" if mark else "unknown position"
+            raise RunDirError(f"{path}: YAML syntax error at {where}: {err.problem}") from None
+        except ValidationError as err:
+            first = err.errors(include_url=False)[0]
+            loc = ".".join(str(x) for x in first["loc"]) or "(scenario)"
+            raise RunDirError(f"{path}: not a valid scenario ({loc}: {first['msg']})") from None
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
+            raise RunDirError(f"{path}: cannot be read ({err.__class__.__name__}: {err})") from None
+
+    text = read("scenario.yaml", lambda p: p.read_text(encoding="utf-8"))
+    scenario = read("scenario.yaml", lambda p: _scenario_of(text))
+    summary = read("summary.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    ts = read("timeseries.csv", read_timeseries)
     n = len(ts.get("t_s", []))
     return RunData(
         scenario=scenario,
         seed=int(summary.get("seed", scenario.run.seed)),
         summary=summary,
         timeseries=ts,
-        transitions=read_transitions(run_dir / "states.csv"),
-        fault_log=json.loads((run_dir / "faults.json").read_text(encoding="utf-8")),
+        transitions=read("states.csv", read_transitions),
+        fault_log=read("faults.json", lambda p: json.loads(p.read_text(encoding="utf-8"))),
         graph=topology_graph(scenario),
-        histograms=read_histograms(run_dir / "histograms.csv", n),
+        histograms=read("histograms.csv", lambda p: read_histograms(p, n)),
         scenario_yaml=text,
     )

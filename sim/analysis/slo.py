@@ -62,7 +62,8 @@ def steady_state(data: Any, series: Series | None = None) -> dict[str, Any]:
             "status": status, "from_s": float(series.t_s[lo]), "to_s": float(series.end_s[hi - 1]),
             "ended": ended, "availability": success / ended if ended else None, "checks": rows,
         }
-    verdict = "deviated" if failures else "held"
+    judged = any(p["status"] != "not judged" for p in out_phases.values())
+    verdict = "deviated" if failures else ("held" if judged else "not judged")
     return {
         "verdict": verdict,
         "headline": _headline(verdict, failures, out_phases),
@@ -87,6 +88,8 @@ def _tolerances(slo: Any) -> list[str]:
 
 
 def _headline(verdict: str, failures: list[dict[str, Any]], phases_: dict[str, Any]) -> str:
+    if verdict == "not judged":
+        return "not judged: no window had enough requests to judge a tolerance"
     if verdict == "held":
         judged = [p for p, v in phases_.items() if v["status"] == "held"]
         return "held: every tolerance held " + (", ".join(PHASE_TITLES[p] for p in judged) or "(nothing judged)")

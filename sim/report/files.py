@@ -21,10 +21,18 @@ import numpy as np
 from sim.observe.result import RunResult
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
+"""Read once at import: os.umask can only be read by setting it, which is process-wide."""
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -105,12 +113,19 @@ def histograms_csv(histograms: dict[str, np.ndarray]) -> str:
     return buf.getvalue()
 
 
+STALE_ON_RERUN = ("summary.json", "requests.csv", "analysis.json", "report.html", "timeline.png", "swimlanes.png")
+
+
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:
     """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml, histograms.csv (and figures)."""
     import yaml
 
     out_dir = Path(out_dir)
     written = []
+    # A rerun into the same directory: first remove what marks a complete run and what this run may not
+    # rewrite, so an interrupted rerun never leaves the old summary.json next to new files.
+    for stale in STALE_ON_RERUN:
+        (out_dir / stale).unlink(missing_ok=True)
 
     def put(name: str, text: str) -> None:
         atomic_write_text(out_dir / name, text)
