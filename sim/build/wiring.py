@@ -14,6 +14,7 @@ from sim.components.inference_server import LLMServer
 from sim.components.load_balancer import LoadBalancer
 from sim.components.network import Network
 from sim.components.plain_server import PlainServer
+from sim.components.startup import StartupQueries
 from sim.engine.distributions import Exponential, Gamma, Sampler, from_spec
 from sim.engine.trace import load_trace
 from sim.engine.world import World
@@ -80,6 +81,11 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         if pool.database is not None:
             server.dependency = stack.by_name[pool.database]
             server.dependency_calls = pool.db_calls_per_request
+        if pool.startup is not None:
+            server.startup = StartupQueries(server, stack.by_name[pool.startup.database], pool.startup,
+                                            streams.get(name, "startup"))
+        if pool.memory is not None:
+            server.set_memory(pool.memory)
         configure_server(server, pool, policies, world)
         stack.servers.append(server)
         stack.by_name[name] = server

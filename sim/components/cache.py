@@ -31,6 +31,8 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.available = True
+        self.held_down: set[str] = set()
+        """Keys of the faults holding the cache down; ``available`` only when empty."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
@@ -44,8 +46,7 @@ class Cache:
             self.world.call_later(self.lookup_s + rtt, on_done, *args, True)
             return
         self.misses += 1
-        network = self.world.network
-        if network.blocked and not network.reachable(None, None, self.name, self.database.name):
+        if self.world.network.cut(self.name, self.database.name):
             self.world.call_later(rtt, on_done, *args, False)
             return
         self.database.call(zone, self._filled, key, on_done, args)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from sim.engine.distributions import UniformSampler
-from sim.engine.request import SUCCESS_OUTCOMES, Attempt
+from sim.engine.request import SERVED, Attempt
 from sim.engine.world import World
 from sim.observe.timeline import Cause
+from sim.resilience.balancing import _outstanding
 from sim.resilience.outlier import panic_active
 
-_SERVED = frozenset(SUCCESS_OUTCOMES)
 LB_RETRIED = frozenset(("server_error", "rejected", "dependency_error", "network_error"))
 """Failures a load balancer retries on another replica (Envoy retry_on 5xx, reset, connect-failure)."""
 
@@ -36,6 +36,8 @@ class LoadBalancer:
         self.zone = zone
         self.servers = servers
         self.balancer = balancer
+        if hasattr(balancer, "see_upstream"):  # zone-aware routing weighs the rotation against the whole upstream
+            balancer.see_upstream(self.servers)
         self.health = health
         self.rotation: list[Any] = list(servers)
         self._in: set[str] = {s.name for s in servers}
@@ -43,6 +45,8 @@ class LoadBalancer:
         self.routed = 0
         self.available = True
         """False while a fault (zone outage, deletion) has taken the load balancer itself down."""
+        self.held_down: set[str] = set()
+        """Keys of the faults holding the load balancer down; ``available`` only when empty."""
         self.rate_limiter: Any = None
         self.outlier: Any = None
         self.retry: Any = None
@@ -80,7 +84,9 @@ class LoadBalancer:
             return
         self._in.discard(server.name)
         self._rebuild()
-        self._update_state(server, f"ejected {server.name}: {detail}", mechanism)
+        tid = self._update_state(server, f"ejected {server.name}: {detail}", mechanism)
+        if tid is not None:
+            server.ejections[self.name] = tid
 
     def restore(self, server: Any, detail: str, mechanism: str = "health_check") -> None:
         """Put a replica back into rotation (unless another mechanism still holds it out)."""
@@ -93,6 +99,7 @@ class LoadBalancer:
             return
         self._in.add(server.name)
         self._rebuild()
+        server.ejections.pop(self.name, None)
         self._update_state(server, f"restored {server.name}: {detail}", mechanism)
 
     def add_server(self, server: Any, detail: str) -> None:
@@ -107,6 +114,7 @@ class LoadBalancer:
         self.servers.remove(server)
         self._in.discard(server.name)
         self._out.pop(server.name, None)
+        server.ejections.pop(self.name, None)
         self._rebuild()
         self._update_state(server, f"removed {server.name}: {detail}", "autoscaling")
 
@@ -115,15 +123,20 @@ class LoadBalancer:
         if self.panic_threshold_percent is not None:
             self.panic = panic_active(len(self.rotation), len(self.servers), self.panic_threshold_percent)
 
-    def _update_state(self, server: Any, detail: str, mechanism: str = "health_check") -> None:
+    def rotation_state(self) -> str:
+        """healthy (every replica in rotation), degraded (some out) or down (none left)."""
         n, total = len(self.rotation), len(self.servers)
-        state = "healthy" if n == total else ("down" if n == 0 else "degraded")
+        return "healthy" if n == total else ("down" if n == 0 else "degraded")
+
+    def _update_state(self, server: Any, detail: str, mechanism: str = "health_check") -> int | None:
+        n, total = len(self.rotation), len(self.servers)
+        state = self.rotation_state()
         parent = self.world.timeline.last_transition.get(server.name)
         parents = (parent,) if parent is not None else ()
         if self.panic:
             detail += "; panic mode: routing to all replicas"
         cause = Cause("mechanism", self.name, mechanism, f"{detail} ({n}/{total} in rotation)", parents)
-        self.world.set_state(self.name, state, cause, force=True)
+        return self.world.set_state(self.name, state, cause, force=True)
 
     def handle(self, att: Attempt) -> None:
         """Route one attempt."""
@@ -170,8 +183,8 @@ class LoadBalancer:
             self.outlier.observe(server, outcome)
         retry = self.retry
         if retry is not None:
-            retry.attempt_ended(tries, outcome in _SERVED)
-        if outcome not in _SERVED and not att.finished:
+            retry.attempt_ended(tries, outcome in SERVED)
+        if outcome not in SERVED and not att.finished:
             if retry is not None and outcome in LB_RETRIED and retry.should_retry(outcome, tries):
                 self.world.call_later(retry.backoff_s(tries), self._retry, att, reply, tries + 1, base_latency_s)
                 return
@@ -234,7 +247,3 @@ def _reset(att: Attempt, path_latency_s: float) -> None:
     att.t_first_token_s = None
     att.generated = 0
     att.wrong = False
-
-
-def _outstanding(server: Any) -> int:
-    return server.outstanding

@@ -81,6 +81,10 @@ class Network:
             base += loss.rto_s * (2**k - 1)
         return base
 
+    def cut(self, name_a: str, name_b: str) -> bool:
+        """Whether a partition between these two components stops a direct call between them (cheap when none)."""
+        return bool(self.blocked) and frozenset((name_a, name_b)) in self.blocked
+
     def reachable(self, zone_a: str | None, zone_b: str | None, name_a: str | None = None,
                   name_b: str | None = None) -> bool:
         """Whether a hop gets through: no partition between the zones or the two components, no lost connection."""

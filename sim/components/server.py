@@ -36,6 +36,8 @@ class ServerBase:
         self.queue_capacity = queue_capacity
         self.model_load_s = model_load_s
         self.peers: list[str] = []
+        self.ejections: dict[str, int] = {}
+        """Load balancer name → the transition that took this replica out of its rotation (for blame)."""
         self.dependency: Any = None
         self.dependency_calls = 0
         self.state = "healthy"
@@ -47,13 +49,18 @@ class ServerBase:
         (set order follows memory addresses and made same-seed runs differ)."""
         self.slow_factor = 1.0
         self.error_probability = 0.0
-        self.hung = False
+        self.hung = 0
+        """How many hang faults or bugs hold the process hung (each lets go of its own; 0: answering)."""
+        self.held_down: set[str] = set()
+        """Keys of the faults holding the replica down (zone outage, lost GPU...): it restarts only when empty."""
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
         self.admission: Any = None
         """A shedding policy's AdmissionQueue (also the waiting queue), or None for the plain bounded FIFO."""
         self.wrong_probability = 0.0
+        self.startup: Any = None
+        """Start-up queries to a shared database (``sim.components.startup.StartupQueries``), or None."""
         self.crash_on_start: tuple[int, float] | None = None
         """Set by a crash-loop bug: (transition that caused it, restart delay); the server crashes on every start."""
         self.poison_parent: int | None = None
@@ -68,6 +75,8 @@ class ServerBase:
         self.leaked_mb = 0.0
         self.memory_parent: int | None = None
         self.oom_restart_delay_s = 10.0
+        self.readiness_memory_mb = math.inf
+        """Readiness probes fail while memory in use is above this (pool ``memory``; inf: never)."""
         self.oom_kills = 0
         self._memory_watch = False
         self._leak_t_s = 0.0
@@ -76,6 +85,8 @@ class ServerBase:
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
         self.completed = 0
         self.failed = 0
+        self.server_errors = 0
+        """Of ``failed``: answered server_error by this replica (its own errors, not its dependency's or overload)."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed warm"))
 
     def _set_state(self, state: str, cause: Cause) -> int | None:
@@ -89,7 +100,10 @@ class ServerBase:
         return self.state in SERVING_STATES
 
     def probe_ok(self) -> bool:
-        """Readiness: answers a health probe when serving, not hung and not draining."""
+        """Readiness: answers a health probe when serving, not hung, not draining and not above its
+        readiness memory limit (pool ``memory.readiness_limit_mb``)."""
+        if self.readiness_memory_mb < math.inf and self.serving and self.memory_mb() > self.readiness_memory_mb:
+            return False
         return self.serving and not self.hung and self.state != "draining"
 
     def probe_latency_s(self) -> float:
@@ -97,8 +111,14 @@ class ServerBase:
         return PROBE_WORK_S * self.slow_factor
 
     def crash(self, cause: Cause, restart_after_s: float | None) -> None:
-        """Lose all in-flight work; restart after a delay (then cold start), or stay down."""
+        """Lose all in-flight work; restart after a delay (then cold start), or stay down.
+
+        A fault hitting a replica that is already down is recorded (a forced transition naming it, a
+        cascade root); the replica stays down and any restart already due keeps its time.
+        """
         if self.state == "down":
+            if cause.kind == "fault":
+                self.world.set_state(self.name, "down", cause, force=True)
             return
         self.incarnation += 1
         self._drop_all("server_error")
@@ -116,7 +136,7 @@ class ServerBase:
 
     def start(self, incarnation: int | None = None, reason: str = "process restarted, loading model") -> None:
         """Begin a (re)start: the model loads for model_load_s (cold start), then the replica serves."""
-        if incarnation is not None and incarnation != self.incarnation:
+        if (incarnation is not None and incarnation != self.incarnation) or self.held_down:
             return
         self.incarnation += 1
         why = Cause("mechanism", self.name, "restart", reason, (self.world.timeline.last_transition[self.name],))
@@ -126,12 +146,19 @@ class ServerBase:
     def _loaded(self, incarnation: int) -> None:
         if incarnation != self.incarnation or self.state != "starting":
             return
+        if self.startup is not None:
+            self.startup.run(incarnation)
+            return
+        self._ready(incarnation, Cause("mechanism", self.name, "cold_start", "model loaded"))
+
+    def _ready(self, incarnation: int, cause: Cause) -> None:
+        """Start-up finished (model loaded, start-up queries done): serve, unless a crash-loop bug kills it."""
         if self.crash_on_start is not None:
             parent, delay_s = self.crash_on_start
             self.crash(Cause("mechanism", self.name, "crash_loop", "crashed while starting: bad build or config",
                              (parent,)), delay_s)
             return
-        self._set_state("healthy", Cause("mechanism", self.name, "cold_start", "model loaded"))
+        self._set_state("healthy", cause)
         if self._memory_watch:
             self.arm_leak_timer()
 
@@ -156,8 +183,7 @@ class ServerBase:
         if self._memory_watch:
             self._memory_on_request()
         if self.dependency is not None and self.dependency_calls > 0:
-            network = self.world.network
-            if network.blocked and not network.reachable(None, None, self.name, self.dependency.name):
+            if self.world.network.cut(self.name, self.dependency.name):
                 self._reply(att, "dependency_error")
                 return
             self.in_dependency[att] = None
@@ -196,6 +222,8 @@ class ServerBase:
             self.completed += 1
         else:
             self.failed += 1
+            if outcome == "server_error":
+                self.server_errors += 1
         att.reply(att, outcome)
 
     def _served(self, att: Attempt) -> None:
@@ -214,15 +242,35 @@ class ServerBase:
         """Overloaded / healthy hysteresis on the waiting queue."""
         q = self.queue_length()
         if self.state == "healthy" and q >= self._on_hi:
-            peers = self.world.timeline.impairing_transitions(self.peers)
+            peers, parents = self._shifted_from()
             detail = f"queue {q}/{self.queue_capacity}"
             if peers:
-                detail += "; load shifted from " + ", ".join(
-                    self.world.timeline.transitions[t].component for t in peers
-                )
-            self._set_state("overloaded", Cause("mechanism", self.name, "queueing", detail, peers))
+                detail += "; load shifted from " + ", ".join(peers)
+            self._set_state("overloaded", Cause("mechanism", self.name, "queueing", detail, parents))
         elif self.state == "overloaded" and q <= self._on_lo:
             self._set_state("healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}"))
+
+    def _shifted_from(self) -> tuple[list[str], tuple[int, ...]]:
+        """Peers whose load moved here, and the transitions that moved it: a peer down or starting (its
+        transition), and a peer a load balancer ejected (the ejection). An overloaded or degraded peer
+        still takes its share, so it is not blamed."""
+        timeline = self.world.timeline
+        components = self.world.components
+        names: list[str] = []
+        parents: list[int] = []
+        for name in self.peers:
+            moved = False
+            if timeline.current.get(name) in ("down", "starting"):
+                parents.append(timeline.last_transition[name])
+                moved = True
+            peer = components.get(name)
+            for tid in getattr(peer, "ejections", {}).values():
+                if tid not in parents:
+                    parents.append(tid)
+                moved = True
+            if moved:
+                names.append(name)
+        return names, tuple(parents)
 
     # --- fault hooks: poison requests and memory ----------------------------------------------------
     def _poisoned(self, att: Attempt) -> None:
@@ -242,6 +290,16 @@ class ServerBase:
                 self.leaked_mb += self.leak_mb_per_s * (now - self._leak_t_s)
             self._leak_t_s = now
         return self.memory_baseline_mb + self.leaked_mb + self.outstanding * self.memory_per_request_mb
+
+    def set_memory(self, spec: Any) -> None:
+        """The pool's own memory model (``MemorySpec``): memory grows with the work in flight, no leak."""
+        self.memory_limit_mb = spec.limit_mb
+        self.memory_baseline_mb = spec.baseline_mb
+        self.memory_per_request_mb = spec.per_request_mb
+        self.oom_restart_delay_s = spec.oom_restart_delay_s
+        if spec.readiness_limit_mb is not None:
+            self.readiness_memory_mb = spec.readiness_limit_mb
+        self.watch_memory(True)
 
     def watch_memory(self, on: bool) -> None:
         """Turn the memory model on (a memory fault set its figures) or off."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 SUCCESS_OUTCOMES = ("success", "wrong_answer", "degraded")
 """Served outcomes: ``wrong_answer`` is served but silently bad; ``degraded`` is a fallback answer."""
+SERVED = frozenset(SUCCESS_OUTCOMES)
+"""The same, as a set for membership tests on the reply path."""
 
 FAILURE_REASONS = (
     "timeout",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.build.wiring import Stack
+from sim.components.factors import neutral, replace_share
 from sim.engine.world import World
 from sim.observe.timeline import Cause
 from sim.resilience.registry import Registry
@@ -85,39 +86,39 @@ class Fault:
 class FactorFault(Fault):
     """A fault that scales or adds to one numeric attribute of each target, and can ramp.
 
-    ``multiply``: the attribute is multiplied by 1 + (full - 1) x level (slow factors); otherwise
-    ``full`` x level is added to it (probabilities). Several faults on one target compose, and each
-    removes exactly its own share. The first non-zero level of an occurrence marks each target.
+    Slow factors are multiplied by 1 + (full - 1) x level; probabilities get full x level added
+    (``sim.components.factors``). Several faults (and bad builds, and a rollout's new version) on one
+    target compose, and each removes exactly its own share. The first non-zero level of an occurrence
+    marks each target.
     """
 
     ramped = True
     attribute = "slow_factor"
-    multiply = True
 
     def __init__(self, ctx: FaultContext):
         super().__init__(ctx)
         self._applied: dict[str, float] = {}
         self._marked = -1
 
-    def full(self) -> float:
-        """The effect at level 1 (from the spec)."""
+    @staticmethod
+    def effect(spec: Any) -> float:
+        """The effect at level 1, from a fault's spec (or a bad build's bug, which has the same fields)."""
         raise NotImplementedError
+
+    def full(self) -> float:
+        """The effect at level 1 of this fault."""
+        return self.effect(self.ctx.spec)
 
     def describe(self) -> str:
         """What the mark on each target says."""
         raise NotImplementedError
 
     def apply(self, level: float) -> None:
+        attribute = self.attribute
+        none = neutral(attribute)
+        value = none + (self.full() - none) * level
         for target in self.ctx.targets:
-            current = getattr(target, self.attribute)
-            if self.multiply:
-                value = 1.0 + (self.full() - 1.0) * level
-                prev = self._applied.get(target.name, 1.0)
-                setattr(target, self.attribute, current / prev * value)
-            else:
-                value = self.full() * level
-                prev = self._applied.get(target.name, 0.0)
-                setattr(target, self.attribute, max(0.0, current - prev + value))
+            replace_share(target, attribute, self._applied.get(target.name, none), value)
             self._applied[target.name] = value
         if level > 0 and self._marked != self.occurrence:
             self._marked = self.occurrence
@@ -126,6 +127,50 @@ class FactorFault(Fault):
 
 
 FAULTS: Registry[Fault] = Registry("fault kind")
+
+
+def hold_key(fault: Fault) -> str:
+    """Key of one occurrence's hold, for faults whose hold outlives their logged window (instant faults)."""
+    return f"{fault.ctx.spec.id}#{fault.occurrence}"
+
+
+def take_down(ctx: FaultContext, comp: Any, detail: str, key: str | None = None) -> None:
+    """Hold a component down for a fault (``key``, default the fault id) and record it, naming the fault.
+
+    Servers crash without restart; load balancers, databases and caches stop answering (a cache also
+    loses its data). A component that is already down records a transition naming this fault as well.
+    Every fault holding a component is kept (``held_down``): it comes back only when the last one lets go.
+    """
+    comp.held_down.add(key or ctx.spec.id)
+    if comp.kind == "server":
+        comp.crash(ctx.cause(detail), None)
+        return
+    comp.available = False
+    if comp.kind == "cache":
+        comp.flush()
+    ctx.world.set_state(comp.name, "down", ctx.cause(detail), force=True)
+
+
+def bring_back(ctx: FaultContext, comp: Any, detail: str, key: str | None = None) -> bool:
+    """Let go of a fault's hold; True when no other fault holds the component and it came back.
+
+    Servers cold-start (reason ``detail``, loading model); the others answer again at once.
+    """
+    held = comp.held_down
+    key = key or ctx.spec.id
+    if key not in held:
+        return False
+    held.discard(key)
+    if held:
+        return False
+    if comp.kind == "server":
+        if comp.state == "down":
+            comp.start(None, f"{detail}, loading model")
+        return True
+    comp.available = True
+    state = comp.rotation_state() if comp.kind == "load_balancer" else "healthy"
+    ctx.world.set_state(comp.name, state, ctx.cause(detail))
+    return True
 
 
 def choose_targets(scenario: Scenario, spec: Any, stack: Stack, world: World) -> list[Any]:

@@ -2,52 +2,25 @@
 
 Both take components down together (servers crash without restart, load balancers stop answering,
 databases refuse connections, caches lose their data); survivors and failover are left to the
-mechanisms (health checks, retries, zone spreading).
+mechanisms (health checks, retries, zone spreading). Each holds its components down
+(``sim.faults.base.take_down``): one that another fault still holds stays down when this one ends.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.faults.base import FAULTS, Fault, FaultContext
-
-
-def take_down(ctx: FaultContext, comp: Any, detail: str) -> None:
-    """Take one component of any kind down, naming the fault."""
-    kind = comp.kind
-    world = ctx.world
-    if kind == "server":
-        comp.crash(ctx.cause(detail), None)
-    elif kind == "load_balancer":
-        comp.available = False
-        world.set_state(comp.name, "down", ctx.cause(detail))
-    elif kind in ("database", "cache"):
-        comp.available = False
-        if kind == "cache":
-            comp.flush()
-        world.set_state(comp.name, "down", ctx.cause(detail))
-
-
-def bring_back(ctx: FaultContext, comp: Any, detail: str) -> None:
-    """Bring a component taken down by ``take_down`` back (servers cold-start)."""
-    kind = comp.kind
-    world = ctx.world
-    if kind == "server":
-        if comp.state == "down":
-            comp.start(None, f"{detail}, loading model")
-    elif kind == "load_balancer":
-        comp.available = True
-        n, total = len(comp.rotation), len(comp.servers)
-        state = "healthy" if n == total else ("down" if n == 0 else "degraded")
-        world.set_state(comp.name, state, ctx.cause(detail))
-    elif kind in ("database", "cache"):
-        comp.available = True
-        world.set_state(comp.name, "healthy", ctx.cause(detail))
+from sim.faults.base import FAULTS, Fault, bring_back, hold_key, take_down
 
 
 @FAULTS.register("zone_outage")
 class ZoneOutage(Fault):
     """Every server, load balancer, database and cache of the zone is down for the window."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.members: list[Any] = []
+        """The components taken down at the start (those, and only those, are let go at the end)."""
 
     def _members(self) -> list[Any]:
         zone = self.ctx.spec.zone
@@ -56,11 +29,12 @@ class ZoneOutage(Fault):
                 ("server", "load_balancer", "database", "cache")]
 
     def start(self) -> None:
-        for comp in self._members():
+        self.members = self._members()
+        for comp in self.members:
             take_down(self.ctx, comp, f"zone {self.ctx.spec.zone} outage")
 
     def stop(self) -> None:
-        for comp in self._members():
+        for comp in self.members:
             bring_back(self.ctx, comp, f"zone {self.ctx.spec.zone} back")
 
 
@@ -73,15 +47,16 @@ class CleanupJob(Fault):
         return self.ctx.spec.recreate_s is not None
 
     def start(self) -> None:
+        key = hold_key(self) if self.ctx.spec.recreate_s is not None else None
         for comp in self.ctx.targets:
-            take_down(self.ctx, comp, "deleted by a cleanup job")
-        if self.ctx.spec.recreate_s is not None:
-            self.ctx.world.call_later(self.ctx.spec.recreate_s, self._recreate)
+            take_down(self.ctx, comp, "deleted by a cleanup job", key)
+        if key is not None:
+            self.ctx.world.call_later(self.ctx.spec.recreate_s, self._recreate, key)
 
-    def _recreate(self) -> None:
+    def _recreate(self, key: str | None) -> None:
         for comp in self.ctx.targets:
-            bring_back(self.ctx, comp, "recreated")
+            bring_back(self.ctx, comp, "recreated", key)
 
     def stop(self) -> None:
         if self.ctx.spec.recreate_s is None:
-            self._recreate()
+            self._recreate(None)

@@ -1,66 +1,55 @@
 """Dependency faults: database slow, down or failing over; cache flush or loss; control-plane overload.
 
-A slow database holds connections longer, so its pool fills; a failover is over once the replica is
-promoted (an instant fault: the promotion is the recovery mechanism); a flushed cache sends its
-misses to the database; control-plane load above capacity stops discovery refreshing records.
+A slow database holds connections longer, so its pool fills; a down database comes back at the end
+of its window, a failed primary never does by itself (an instant fault: only a configured standby's
+promotion, a mechanism, brings the database back); a flushed cache sends its misses to the database;
+control-plane load above capacity stops discovery refreshing records.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sim.faults.base import FAULTS, FactorFault, Fault
-from sim.observe.timeline import Cause
+from sim.faults.base import FAULTS, FactorFault, Fault, bring_back, hold_key, take_down
 
 
 @FAULTS.register("database_slow")
 class DatabaseSlow(FactorFault):
     """Every query takes slow_factor times longer."""
 
-    def full(self) -> float:
-        return self.ctx.spec.slow_factor
+    @staticmethod
+    def effect(spec: Any) -> float:
+        return spec.slow_factor
 
     def describe(self) -> str:
         return f"queries {self.ctx.spec.slow_factor:g}x slower"
 
 
-def set_database(world: Any, db: Any, available: bool, cause: Cause) -> int | None:
-    """Make a database (un)available and record it; returns the transition id."""
-    db.available = available
-    return world.set_state(db.name, "healthy" if available else "down", cause)
-
-
 @FAULTS.register("database_down")
 class DatabaseDown(Fault):
-    """Connections are refused; callers fail after their connect timeout."""
+    """Connections are refused for the window; callers fail after their connect timeout."""
 
     def start(self) -> None:
         for db in self.ctx.targets:
-            set_database(self.ctx.world, db, False, self.ctx.cause("refusing connections"))
+            take_down(self.ctx, db, "refusing connections")
 
     def stop(self) -> None:
         for db in self.ctx.targets:
-            set_database(self.ctx.world, db, True, self.ctx.cause("back"))
+            bring_back(self.ctx, db, "back")
 
 
 @FAULTS.register("database_failover")
-class DatabaseFailover(Fault):
-    """The primary fails; the replica is promoted after promotion_s (a mechanism with the failure as parent)."""
+class PrimaryFailure(Fault):
+    """The primary fails for good (instant fault): only a standby's promotion (``databases[].replica``,
+    the mechanism ``sim.resilience.redundancy.DatabaseFailover``) brings the database back."""
 
     @property
     def instant(self) -> bool:
         return True
 
     def start(self) -> None:
-        world = self.ctx.world
         for db in self.ctx.targets:
-            tid = set_database(world, db, False, self.ctx.cause("primary failed; promoting a replica"))
-            world.call_later(self.ctx.spec.promotion_s, self._promoted, db, tid)
-
-    def _promoted(self, db: Any, parent: int | None) -> None:
-        cause = Cause("mechanism", db.name, "failover", "replica promoted to primary",
-                      (parent,) if parent is not None else ())
-        set_database(self.ctx.world, db, True, cause)
+            take_down(self.ctx, db, "primary failed", hold_key(self))
 
 
 @FAULTS.register("cache_flush")
@@ -84,14 +73,11 @@ class CacheDown(Fault):
 
     def start(self) -> None:
         for cache in self.ctx.targets:
-            cache.available = False
-            cache.flush()
-            self.ctx.world.set_state(cache.name, "down", self.ctx.cause("cache shards failed"))
+            take_down(self.ctx, cache, "cache shards failed")
 
     def stop(self) -> None:
         for cache in self.ctx.targets:
-            cache.available = True
-            self.ctx.world.set_state(cache.name, "healthy", self.ctx.cause("cache back (empty)"))
+            bring_back(self.ctx, cache, "cache back (empty)")
 
 
 @FAULTS.register("control_plane_overload")

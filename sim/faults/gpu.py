@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.faults.base import FAULTS, FactorFault, Fault
+from sim.faults.base import FAULTS, FactorFault, Fault, bring_back, hold_key, take_down
 
 
 class _ReplicaLoss(Fault):
-    """Down until replaced: after ``replace_s`` (instant fault, replacement is a repair) or at the window's end."""
+    """Down until replaced: after ``replace_s`` (instant fault, replacement is a repair) or at the window's end.
+
+    The replacement brings the replica back only if no other fault still holds it down.
+    """
 
     detail = "hardware failed"
 
@@ -20,20 +23,19 @@ class _ReplicaLoss(Fault):
 
     def start(self) -> None:
         replace_s = self.ctx.spec.replace_s
+        key = hold_key(self) if replace_s is not None else None
         for server in self.ctx.targets:
-            server.crash(self.ctx.cause(self.detail), None)
-            if replace_s is not None and server.state == "down":
-                self.ctx.world.call_later(replace_s, self._replaced, server, server.incarnation)
+            take_down(self.ctx, server, self.detail, key)
+        if replace_s is not None:
+            self.ctx.world.call_later(replace_s, self._replaced, key)
 
-    @staticmethod
-    def _replaced(server: Any, incarnation: int) -> None:
-        server.start(incarnation, "hardware replaced, loading model")
+    def _replaced(self, key: str | None) -> None:
+        for server in self.ctx.targets:
+            bring_back(self.ctx, server, "hardware replaced", key)
 
     def stop(self) -> None:
         if self.ctx.spec.replace_s is None:
-            for server in self.ctx.targets:
-                if server.state == "down":
-                    server.start(None, "hardware replaced, loading model")
+            self._replaced(None)
 
 
 @FAULTS.register("gpu_lost")
@@ -55,8 +57,9 @@ class TPLinkFailure(_ReplicaLoss):
 class ThermalThrottle(FactorFault):
     """Iterations take slow_factor times longer."""
 
-    def full(self) -> float:
-        return self.ctx.spec.slow_factor
+    @staticmethod
+    def effect(spec: Any) -> float:
+        return spec.slow_factor
 
     def describe(self) -> str:
         return f"thermal throttling: iterations x{self.ctx.spec.slow_factor:g}"

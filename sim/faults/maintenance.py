@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.faults.base import FAULTS, Fault
+from sim.faults.base import FAULTS, Fault, bring_back, hold_key, take_down
 from sim.faults.software import apply_bug, remove_bug
 from sim.observe.timeline import Cause
 
@@ -81,10 +81,15 @@ class BadDeploy(Fault):
 
 @FAULTS.register("drain")
 class Drain(Fault):
-    """The targets go draining at once: readiness fails, they finish their work, then stop until the end."""
+    """The targets go draining at once: readiness fails, they finish their work, then stop until the end.
+
+    The drain holds its targets down for the window (one already down stays down until the end, and
+    comes back then only if no other fault holds it).
+    """
 
     def start(self) -> None:
         for server in self.ctx.targets:
+            server.held_down.add(self.ctx.spec.id)
             if server.serving:
                 server._set_state("draining", self.ctx.cause("drained for maintenance"))
         self.ctx.world.call_later(1.0, self._poll, self.occurrence)
@@ -108,8 +113,7 @@ class Drain(Fault):
         for server in self.ctx.targets:
             if server.state == "draining":
                 server.crash(self.ctx.cause("maintenance over: restarting"), None)
-            if server.state == "down":
-                server.start(None, "maintenance over, loading model")
+            bring_back(self.ctx, server, "maintenance over")
 
 
 @FAULTS.register("config_push")
@@ -162,13 +166,13 @@ class OSUpdate(Fault):
         spec = self.ctx.spec
         world = self.ctx.world
         gap_s = 3600.0 / spec.reimage_per_hour
+        key = hold_key(self)
         for i, server in enumerate(self.ctx.targets):
-            server.crash(self.ctx.cause("OS update cut the node's networking"), None)
-            world.call_later(spec.reimage_after_s + (i + 1) * gap_s, self._reimaged, server, server.incarnation)
+            take_down(self.ctx, server, "OS update cut the node's networking", key)
+            world.call_later(spec.reimage_after_s + (i + 1) * gap_s, self._reimaged, server, key)
 
-    @staticmethod
-    def _reimaged(server: Any, incarnation: int) -> None:
-        server.start(incarnation, "node re-imaged, loading model")
+    def _reimaged(self, server: Any, key: str) -> None:
+        bring_back(self.ctx, server, "node re-imaged", key)
 
 
 @FAULTS.register("fleet_change")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.components.factors import neutral, replace_share
 from sim.faults.base import FAULTS, FactorFault, Fault, FaultContext
 
 
@@ -17,10 +18,10 @@ class ErrorRate(FactorFault):
     """A share of served requests fail with a server error."""
 
     attribute = "error_probability"
-    multiply = False
 
-    def full(self) -> float:
-        return self.ctx.spec.error_percent / 100.0
+    @staticmethod
+    def effect(spec: Any) -> float:
+        return spec.error_percent / 100.0
 
     def describe(self) -> str:
         return f"bug: {self.ctx.spec.error_percent:g} % of requests answered with errors"
@@ -30,8 +31,9 @@ class ErrorRate(FactorFault):
 class LatencyInflation(FactorFault):
     """Every service (or iteration) takes slow_factor times longer."""
 
-    def full(self) -> float:
-        return self.ctx.spec.slow_factor
+    @staticmethod
+    def effect(spec: Any) -> float:
+        return spec.slow_factor
 
     def describe(self) -> str:
         return f"bug: requests {self.ctx.spec.slow_factor:g}x slower"
@@ -42,17 +44,25 @@ class WrongAnswer(FactorFault):
     """A share of served answers are wrong; health checks see nothing."""
 
     attribute = "wrong_probability"
-    multiply = False
 
-    def full(self) -> float:
-        return self.ctx.spec.wrong_percent / 100.0
+    @staticmethod
+    def effect(spec: Any) -> float:
+        return spec.wrong_percent / 100.0
 
     def describe(self) -> str:
         return f"bug: {self.ctx.spec.wrong_percent:g} % of answers silently wrong"
 
 
-def release_stuck(server: Any) -> None:
-    """A hang ends: attempts the hung process held get a reset connection (server error)."""
+def hang(server: Any) -> None:
+    """One more hang (fault or bug) holds the process: it computes but answers nothing."""
+    server.hung += 1
+
+
+def unhang(server: Any) -> None:
+    """One hang ends; when it was the last, attempts the process held get a reset connection (server error)."""
+    server.hung = max(0, server.hung - 1)
+    if server.hung:
+        return
     stuck, server.stuck = server.stuck, []
     for att in stuck:
         server._reply(att, "server_error")
@@ -64,13 +74,12 @@ class Hang(Fault):
 
     def start(self) -> None:
         for server in self.ctx.targets:
-            server.hung = True
+            hang(server)
             self.ctx.mark(server.name, "process hung: no answers, probes fail")
 
     def stop(self) -> None:
         for server in self.ctx.targets:
-            server.hung = False
-            release_stuck(server)
+            unhang(server)
 
 
 @FAULTS.register("poison_request")
@@ -126,17 +135,23 @@ class MemoryLeak(Fault):
             stop_leak(server)
 
 
+FACTOR_BUGS: dict[str, type[FactorFault]] = {
+    "error_rate": ErrorRate, "latency_inflation": LatencyInflation, "wrong_answer": WrongAnswer}
+"""Bugs that act as the fault of the same kind (same fields, same effect, composed the same way)."""
+
+
 def apply_bug(ctx: FaultContext, server: Any, bug: Any, parent: int | None) -> None:
-    """Give a server a bad build's (or config's) bug; ``parent`` is the transition that brought it."""
+    """Give a server a bad build's (or config's) bug; ``parent`` is the transition that brought it.
+
+    A bug does what the fault of its kind does at full level (``FACTOR_BUGS``, ``hang``, ``start_leak``),
+    plus the crash loop, which only a bad build or config has.
+    """
     kind = bug.kind
-    if kind == "error_rate":
-        server.error_probability += bug.error_percent / 100.0
-    elif kind == "latency_inflation":
-        server.slow_factor *= bug.slow_factor
+    factor = FACTOR_BUGS.get(kind)
+    if factor is not None:
+        replace_share(server, factor.attribute, neutral(factor.attribute), factor.effect(bug))
     elif kind == "hang":
-        server.hung = True
-    elif kind == "wrong_answer":
-        server.wrong_probability += bug.wrong_percent / 100.0
+        hang(server)
     elif kind == "memory_leak":
         start_leak(ctx, server, bug, parent)
     elif kind == "crash_loop":
@@ -144,17 +159,13 @@ def apply_bug(ctx: FaultContext, server: Any, bug: Any, parent: int | None) -> N
 
 
 def remove_bug(server: Any, bug: Any) -> None:
-    """Roll back a bug given by ``apply_bug``."""
+    """Roll back a bug given by ``apply_bug`` (only its own share: other faults' effects stay)."""
     kind = bug.kind
-    if kind == "error_rate":
-        server.error_probability = max(0.0, server.error_probability - bug.error_percent / 100.0)
-    elif kind == "latency_inflation":
-        server.slow_factor /= bug.slow_factor
+    factor = FACTOR_BUGS.get(kind)
+    if factor is not None:
+        replace_share(server, factor.attribute, factor.effect(bug), neutral(factor.attribute))
     elif kind == "hang":
-        server.hung = False
-        release_stuck(server)
-    elif kind == "wrong_answer":
-        server.wrong_probability = max(0.0, server.wrong_probability - bug.wrong_percent / 100.0)
+        unhang(server)
     elif kind == "memory_leak":
         stop_leak(server)
     elif kind == "crash_loop":

@@ -7,7 +7,8 @@ computes desired = ceil(ready * average / target), skipped when |average / targe
 Scale-up is immediate (Kubernetes' default scale-up stabilization is 0), but a new replica serves
 only after ``provisioning_delay_s`` (node and GPU) plus its model load, and after readiness probes.
 Scale-down uses the highest recommendation of the last ``scale_down_stabilization_s``; removed
-replicas leave the load balancers at once and finish their in-flight work (draining).
+replicas leave the load balancers at once and finish their in-flight work (draining); they no longer
+count as part of the pool, so the pool never goes below ``min_replicas`` while they drain.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class HorizontalPodAutoscaler:
             self.max_replicas = min(self.max_replicas, spec.gpu_quota // spec.gpus_per_replica)
         self._next_index = initial
         self.provisioning = 0
+        self.leaving: set[str] = set()
+        """Replicas chosen by a scale-down, draining until their work is done: no longer part of the pool."""
         self._recommendations: deque[tuple[float, int]] = deque()
         self.events: list[tuple[float, str, int]] = []
         """(time, 'up' or 'down', replicas after) for every scaling decision."""
@@ -82,7 +85,9 @@ class HorizontalPodAutoscaler:
         world.call_later(self.spec.sync_period_s, self._sync)
 
     def current(self) -> int:
-        return len(self.replicas) + self.provisioning
+        """Replicas the pool has or is getting: those not leaving, plus those being provisioned
+        (as the Kubernetes scale, which terminating pods have already left)."""
+        return len(self.replicas) - len(self.leaving) + self.provisioning
 
     def _sync(self) -> None:
         spec = self.spec
@@ -121,18 +126,16 @@ class HorizontalPodAutoscaler:
         self._next_index += 1
         server = self.make_replica(index)
         self.replicas.append(server)
-        server.incarnation += 1
-        server._set_state("starting", Cause("mechanism", self.pool, "autoscaling",
-                                            f"scaled up: provisioned {server.name}, loading model"))
-        self._world.call_later(server.model_load_s, server._loaded, server.incarnation)
+        server.start(None, f"scaled up by the {self.pool} autoscaler: provisioned, loading model")
         for lb in self.balancers:
             lb.add_server(server, "scaled up by the autoscaler")
             if lb.health is None:
                 self._world.call_later(server.model_load_s, _ready_without_probes, lb, server)
 
     def _scale_down(self, count: int) -> None:
-        victims = [s for s in reversed(self.replicas) if s.state != "draining"][:count]
+        victims = [s for s in reversed(self.replicas) if s.name not in self.leaving][:count]
         for server in victims:
+            self.leaving.add(server.name)
             for lb in self.balancers:
                 if server in lb.servers:
                     lb.remove_server(server, "scaled down by the autoscaler")
@@ -141,7 +144,7 @@ class HorizontalPodAutoscaler:
                                                 (parent,) if parent is not None else ()))
             self._world.call_later(1.0, self._retire, server)
         if victims:
-            self.events.append((self._world.now, "down", len(self.replicas) - len(victims)))
+            self.events.append((self._world.now, "down", self.current()))
 
     def _retire(self, server: Any) -> None:
         if server.outstanding > 0 and server.state == "draining":
@@ -149,6 +152,8 @@ class HorizontalPodAutoscaler:
             return
         if server in self.replicas:
             self.replicas.remove(server)
+        self.leaving.discard(server.name)
+        server.held_down.add("scaled_down")  # removed for good: no restart, whatever ends later
         server.incarnation += 1
         server._set_state("down", Cause("mechanism", self.pool, "autoscaling", "scale-down: removed"))
 

@@ -100,20 +100,48 @@ class _Subsets:
 
 @BALANCERS.register("zone_aware")
 class ZoneAware:
-    """Prefer replicas in the load balancer's own zone (least loaded of two random choices among them);
-    with failover, use every zone when none of the local zone is in rotation (Envoy zone-aware routing)."""
+    """Prefer replicas in the load balancer's own zone (least loaded of two random choices among them),
+    spilling to every zone in proportion to the capacity the local zone lost (Envoy zone-aware routing).
+
+    With the load balancer's whole upstream known (``see_upstream``), the local zone's expected share is
+    its share of all replicas; an attempt stays local with probability
+    min(1, local in rotation / (all in rotation x expected share)) and otherwise goes to a replica of
+    any zone. With every replica in rotation everything stays local; with ``failover`` off it never
+    leaves the zone; with no local replica left it goes to all zones (failover) or to none.
+    """
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self.zone = zone
         self.failover = True if spec is None else spec.failover
         self._inner = PowerOfChoices(rng, choice_count)
+        self._coin = UniformSampler(rng)
         self._local = _Subsets()
+        self._upstream: list[Any] | None = None
         self.failovers = 0
+        """Attempts sent out of the zone because no local replica was left."""
+        self.spills = 0
+        """Attempts sent to all zones because the local zone had lost part of its capacity."""
+
+    def see_upstream(self, servers: list[Any]) -> None:
+        """The load balancer's whole upstream (in rotation or not; the list may grow or shrink later)."""
+        self._upstream = servers
+
+    def _split(self, candidates: list[Any]) -> tuple[list[Any], float]:
+        """Local candidates and the probability of staying local (recomputed when the rotation changes)."""
+        zone = self.zone
+        local = [s for s in candidates if s.zone == zone]
+        upstream = self._upstream
+        if not local or not upstream or not self.failover:
+            return local, 1.0
+        expected = sum(1 for s in upstream if s.zone == zone) / len(upstream)
+        return local, min(1.0, len(local) / (len(candidates) * expected)) if expected else 1.0
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
-        zone = self.zone
-        local = self._local.get(candidates, lambda c: [s for s in c if s.zone == zone])
+        local, stay = self._local.get(candidates, self._split)
         if local:
+            if stay < 1.0 and self._coin() >= stay:
+                self.spills += 1
+                return self._inner.pick(candidates, attempt)
             return self._inner.pick(local, attempt)
         if not self.failover:
             return None

@@ -2,8 +2,8 @@
 
 Configuration only (no extra code on the request path):
 - N+k replicas: ``pools[].replicas`` (deploy k more than the load needs);
-- pools in several zones: ``pools[].zones`` with ``balancing.kind: zone_aware`` (failover to the
-  other zones when the local one is empty);
+- pools in several zones: ``pools[].zones`` with ``balancing.kind: zone_aware`` (local first, spilling
+  to the other zones in proportion to the capacity the local zone lost);
 - cells with a thin router: one load balancer and pool per cell, and a client with
   ``lb_selection: by_user`` (each user always goes to the same cell);
 - shuffle sharding: ``balancing.kind: shuffle_shard`` with ``shard_size`` (see
@@ -12,7 +12,10 @@ Configuration only (no extra code on the request path):
 
 Database replica with automatic promotion: a watcher checks the primary every few seconds; once it
 has been unavailable for ``detection_s``, the standby is promoted, which takes ``promotion_s``; the
-database then answers again from the standby's zone.
+database then answers again from the standby's zone. This is the only way back from a
+``database_failover`` fault (the primary is lost for good); it also ends a ``database_down`` or zone
+outage of the primary that lasts longer than detection plus promotion. Queries already running or
+waiting for a connection keep their own course (they finish or time out as before).
 """
 
 from __future__ import annotations
@@ -64,9 +67,8 @@ class DatabaseFailover:
         if db.available:
             return
         db.available = True
+        db.held_down.clear()  # the standby replaced the failed primary: what held the primary down is moot
         db.zone = self.standby_zone
-        db.waiting.clear()
-        db.busy = 0
         self.promotions.append(world.now)
         parent = world.timeline.last_transition.get(db.name)
         world.set_state(db.name, "healthy", Cause(

@@ -2,10 +2,13 @@
 disruption budget.
 
 Rollout: at ``at_s`` the first step's share of the pool (the canary) switches to the new version
-(its error probability and speed). After ``bake_time_s`` the updated replicas' error rate over the
-bake window is compared with ``max_error_rate`` (default 1 - the SLO availability): above it, every
-updated replica rolls back (automatic rollback); otherwise the next step updates more replicas. The
-exposure of a bad deploy is thus bounded by the canary's share of traffic for one bake time.
+(its error probability and speed, added to whatever faults already do to the replica). Each switched
+replica records a transition naming the change (cause kind ``fault``, source ``rollout:<pool>``), so
+the cascade graph has the rollout as its root. After ``bake_time_s`` the updated replicas' own error
+rate (``server_error`` over their replies) in the bake window is compared with ``max_error_rate``
+(default 1 - the SLO availability): above it, every updated replica rolls back (automatic rollback:
+only the version's share is removed); otherwise the next step updates more replicas. The exposure of
+a bad deploy is thus bounded by the canary's share of traffic for one bake time.
 
 Maintenance: every replica of a pool is restarted (drain, reboot, model load), at most
 ``max_unavailable`` at a time (Kubernetes PodDisruptionBudget); the next one starts only when a
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sim.components.factors import replace_share
 from sim.observe.timeline import Cause
 from sim.spec.policies import MaintenanceSpec, RolloutSpec
 
@@ -31,10 +35,12 @@ class Rollout:
     def __init__(self, spec: RolloutSpec, pool: str, replicas: list[Any], max_error_rate: float):
         self.spec = spec
         self.pool = pool
+        self.source = f"rollout:{pool}"
+        """Names the change in causes: the root of whatever the new version causes."""
         self.replicas = replicas
         self.max_error_rate = spec.max_error_rate if spec.max_error_rate is not None else max_error_rate
         self.updated: list[Any] = []
-        self._old: dict[str, tuple[float, float]] = {}
+        self._marks: dict[str, int | None] = {}
         self._step = 0
         self._baseline: tuple[int, int] = (0, 0)
         self.events: list[tuple[float, str, float]] = []
@@ -48,28 +54,38 @@ class Rollout:
         world.call_later(self.spec.at_s, self._advance)
 
     def _counts(self) -> tuple[int, int]:
-        done = sum(s.completed for s in self.updated)
-        failed = sum(s.failed for s in self.updated)
-        return done, failed
+        """(replies, server errors) of the updated replicas so far."""
+        replies = sum(s.completed + s.failed for s in self.updated)
+        errors = sum(s.server_errors for s in self.updated)
+        return replies, errors
 
     def _advance(self) -> None:
         spec = self.spec
+        world = self._world
         share = spec.steps_percent[self._step]
         n = max(1, math.ceil(len(self.replicas) * share / 100))
+        detail = f"new version: error probability {spec.error_probability:g}, service x{spec.slow_factor:g}"
         for server in self.replicas[len(self.updated):n]:
-            self._old[server.name] = (server.error_probability, server.slow_factor)
-            server.error_probability = spec.error_probability
-            server.slow_factor = spec.slow_factor
+            replace_share(server, "error_probability", 0.0, spec.error_probability)
+            replace_share(server, "slow_factor", 1.0, spec.slow_factor)
+            state = world.timeline.current.get(server.name, server.state)
+            self._marks[server.name] = world.set_state(server.name, state, Cause("fault", self.source, "rollout",
+                                                                                 detail), force=True)
             self.updated.append(server)
-        self.events.append((self._world.now, "step", 100.0 * len(self.updated) / len(self.replicas)))
+        self.events.append((world.now, "step", 100.0 * len(self.updated) / len(self.replicas)))
         self._baseline = self._counts()
-        self._world.call_later(spec.bake_time_s, self._judge)
+        world.call_later(spec.bake_time_s, self._judge)
 
     def _judge(self) -> None:
-        done0, failed0 = self._baseline
-        done, failed = self._counts()
-        total = (done - done0) + (failed - failed0)
-        rate = (failed - failed0) / total if total else 0.0
+        """Compare the updated replicas' own error rate (server_error) over the bake with the threshold.
+
+        Only server errors count: rejections, timeouts and dependency errors come from load or from
+        elsewhere, and rolling a good version back under overload would not help.
+        """
+        replies0, errors0 = self._baseline
+        replies, errors = self._counts()
+        total = replies - replies0
+        rate = (errors - errors0) / total if total else 0.0
         if self.spec.auto_rollback and rate > self.max_error_rate:
             self._rollback(rate)
             return
@@ -81,9 +97,16 @@ class Rollout:
 
     def _rollback(self, rate: float) -> None:
         world = self._world
+        spec = self.spec
         self.rollback_error_rate = rate
         for server in self.updated:
-            server.error_probability, server.slow_factor = self._old[server.name]
+            replace_share(server, "error_probability", spec.error_probability, 0.0)
+            replace_share(server, "slow_factor", spec.slow_factor, 1.0)
+            mark = self._marks.get(server.name)
+            state = world.timeline.current.get(server.name, server.state)
+            world.set_state(server.name, state, Cause(
+                "mechanism", self.source, "rollback", f"rolled back: error rate {rate:.1%} > {self.max_error_rate:.1%}",
+                (mark,) if mark is not None else ()), force=True)
         self.rolled_back = True
         self.events.append((world.now, "rollback", 0.0))
         self.updated = []

@@ -224,47 +224,21 @@ class KVCacheExhaustionFault(TargetedFault):
 
 
 # --- software bugs -----------------------------------------------------------------------------------
-class ErrorRateFault(TargetedFault, RampMixin):
-    """A bug makes a share of served requests fail with a server error."""
-
-    kind: Literal["error_rate"]
+# The parameters of a software bug, shared by the fault of that kind and by the bug a bad build or
+# config carries (``bug:`` of bad_deploy and config_push), so both validate the same way.
+class ErrorRateParams(StrictModel):
     error_percent: float = Field(10.0, gt=0, le=100, description="Share of requests answered with an error.")
 
 
-class LatencyInflationFault(TargetedFault, RampMixin):
-    """A bug makes every request slower: service / iteration time times ``slow_factor``."""
-
-    kind: Literal["latency_inflation"]
+class LatencyParams(StrictModel):
     slow_factor: float = Field(3.0, ge=1, description="Service-time multiplier.")
 
 
-class HangFault(TargetedFault):
-    """The process hangs: it never answers (only client timeouts end requests) and fails readiness probes."""
-
-    kind: Literal["hang"]
+class WrongAnswerParams(StrictModel):
+    wrong_percent: float = Field(5.0, gt=0, le=100, description="Share of served answers that are wrong.")
 
 
-class PoisonRequestFault(TargetedFault):
-    """A class of requests crashes whichever targeted server receives one; retries carry it to the next.
-
-    While the fault is active, each new request of every client is poison with probability
-    ``poison_percent`` / 100. The targets are the servers running the vulnerable build.
-    """
-
-    kind: Literal["poison_request"]
-    poison_percent: float = Field(0.1, gt=0, le=100, description="Share of new requests that are poison.")
-    restart_delay_s: float = Field(10.0, ge=0, description="Restart delay after each crash (then model load).")
-
-
-class MemoryLeakFault(TargetedFault):
-    """A leak: memory grows per request served and per second until the server is killed for OOM.
-
-    Memory in use = baseline + leaked + per-request memory of the work in flight; above the limit the
-    server is OOM-killed (in-flight work lost) and restarts after restart_delay_s and a cold start,
-    with the leak starting again from zero. Memory figures are illustrations, not measurements.
-    """
-
-    kind: Literal["memory_leak"]
+class LeakParams(StrictModel):
     memory_limit_mb: float = Field(16_384.0, gt=0, description="Container memory limit.")
     baseline_mb: float = Field(8_192.0, ge=0, description="Memory in use after a (re)start.")
     per_request_mb: float = Field(0.0, ge=0, description="Memory held by each request in flight.")
@@ -289,11 +263,51 @@ class MemoryLeakFault(TargetedFault):
         return leak_mb_per_s
 
 
-class WrongAnswerFault(TargetedFault, RampMixin):
+class ErrorRateFault(TargetedFault, RampMixin, ErrorRateParams):
+    """A bug makes a share of served requests fail with a server error."""
+
+    kind: Literal["error_rate"]
+
+
+class LatencyInflationFault(TargetedFault, RampMixin, LatencyParams):
+    """A bug makes every request slower: service / iteration time times ``slow_factor``."""
+
+    kind: Literal["latency_inflation"]
+
+
+class HangFault(TargetedFault):
+    """The process hangs: it never answers (only client timeouts end requests) and fails readiness probes."""
+
+    kind: Literal["hang"]
+
+
+class PoisonRequestFault(TargetedFault):
+    """A class of requests crashes whichever targeted server receives one; retries carry it to the next.
+
+    While the fault is active, each new request of every client is poison with probability
+    ``poison_percent`` / 100. The targets are the servers running the vulnerable build.
+    """
+
+    kind: Literal["poison_request"]
+    poison_percent: float = Field(0.1, gt=0, le=100, description="Share of new requests that are poison.")
+    restart_delay_s: float = Field(10.0, ge=0, description="Restart delay after each crash (then model load).")
+
+
+class MemoryLeakFault(TargetedFault, LeakParams):
+    """A leak: memory grows per request served and per second until the server is killed for OOM.
+
+    Memory in use = baseline + leaked + per-request memory of the work in flight; above the limit the
+    server is OOM-killed (in-flight work lost) and restarts after restart_delay_s and a cold start,
+    with the leak starting again from zero. Memory figures are illustrations, not measurements.
+    """
+
+    kind: Literal["memory_leak"]
+
+
+class WrongAnswerFault(TargetedFault, RampMixin, WrongAnswerParams):
     """Silent corruption: a share of served answers are wrong (``wrong_answer``), invisible to health checks."""
 
     kind: Literal["wrong_answer"]
-    wrong_percent: float = Field(5.0, gt=0, le=100, description="Share of served answers that are wrong.")
 
 
 # --- network ----------------------------------------------------------------------------------------
@@ -350,18 +364,17 @@ class DNSFailureFault(TargetedFault):
 
 
 # --- maintenance and change ------------------------------------------------------------------------------
-class ErrorBug(StrictModel):
+class ErrorBug(ErrorRateParams):
     """The bad build answers a share of requests with errors."""
 
     kind: Literal["error_rate"]
-    error_percent: float = Field(20.0, gt=0, le=100)
+    error_percent: float = Field(20.0, gt=0, le=100, description="Share of requests answered with an error.")
 
 
-class LatencyBug(StrictModel):
+class LatencyBug(LatencyParams):
     """The bad build is slower."""
 
     kind: Literal["latency_inflation"]
-    slow_factor: float = Field(3.0, ge=1)
 
 
 class HangBug(StrictModel):
@@ -370,23 +383,16 @@ class HangBug(StrictModel):
     kind: Literal["hang"]
 
 
-class WrongAnswerBug(StrictModel):
+class WrongAnswerBug(WrongAnswerParams):
     """The bad build silently answers wrong."""
 
     kind: Literal["wrong_answer"]
-    wrong_percent: float = Field(5.0, gt=0, le=100)
 
 
-class LeakBug(StrictModel):
-    """The bad build leaks memory (see the memory_leak fault for the fields)."""
+class LeakBug(LeakParams):
+    """The bad build leaks memory (the memory_leak fault's fields, defaults and checks)."""
 
     kind: Literal["memory_leak"]
-    memory_limit_mb: float = Field(16_384.0, gt=0)
-    baseline_mb: float = Field(8_192.0, ge=0)
-    per_request_mb: float = Field(0.0, ge=0)
-    leak_mb_per_request: float = Field(1.0, ge=0)
-    leak_mb_per_s: float = Field(0.0, ge=0)
-    restart_delay_s: float = Field(10.0, ge=0)
 
 
 class CrashLoopBug(StrictModel):
@@ -475,10 +481,10 @@ class DatabaseDownFault(TargetedFault):
 
 
 class DatabaseFailoverFault(TargetedFault):
-    """The primary dies; a replica is promoted after ``promotion_s``, during which connections fail."""
+    """The primary dies for good: connections fail until a standby is promoted, which only the database's
+    ``replica`` (detection and promotion, a mechanism) does; without one the database stays down."""
 
     kind: Literal["database_failover"]
-    promotion_s: float = Field(30.0, gt=0, description="Detection plus promotion of the replica.")
 
 
 class CacheFlushFault(TargetedFault):

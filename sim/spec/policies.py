@@ -206,6 +206,10 @@ class RateLimitSpec(StrictModel):
     classes: dict[Name, RateLimitClassSpec] = Field(
         default_factory=dict, description="Client class → bucket; classes not listed are not limited."
     )
+    from_s: float = Field(
+        0.0, ge=0, description="Time the limit switches on (an operator limiting incoming traffic mid-incident); "
+        "before it every attempt passes. Buckets start full at that time."
+    )
 
 
 class FallbackSpec(StrictModel):

@@ -80,6 +80,69 @@ class PlainServerSpec(StrictModel):
 ServerSpec = Annotated[LLMServerSpec | PlainServerSpec, Field(discriminator="mode")]
 
 
+class MemorySpec(StrictModel):
+    """Memory of each replica that grows with the work in flight: baseline + per_request_mb x requests.
+
+    Above ``limit_mb`` the process is OOM-killed (its work lost) and restarts after
+    ``oom_restart_delay_s`` and a cold start; above ``readiness_limit_mb`` its readiness probe fails,
+    so load balancers take it out of rotation until it drains. Figures are illustrations.
+    """
+
+    limit_mb: float = Field(16_384.0, gt=0, description="Container memory limit.")
+    baseline_mb: float = Field(8_192.0, ge=0, description="Memory in use with nothing in flight.")
+    per_request_mb: float = Field(gt=0, description="Memory held by each request in flight (queued or served).")
+    readiness_limit_mb: float | None = Field(
+        None, gt=0, description="Readiness probes fail above this; null: memory does not affect readiness."
+    )
+    oom_restart_delay_s: float = Field(10.0, ge=0, description="Restart delay after an OOM kill (Kubernetes 10 s).")
+
+    @model_validator(mode="after")
+    def _figures(self) -> MemorySpec:
+        if self.baseline_mb >= self.limit_mb:
+            raise ValueError(f"baseline_mb: must be below limit_mb ({self.limit_mb:g})")
+        if self.readiness_limit_mb is not None and not self.baseline_mb < self.readiness_limit_mb <= self.limit_mb:
+            raise ValueError("readiness_limit_mb: must be above baseline_mb and at most limit_mb")
+        return self
+
+
+class StartupSpec(StrictModel):
+    """Start-up queries: a (re)starting replica reads from a shared database before it can serve.
+
+    After the model loads, the replica runs ``db_calls`` sequential queries on ``database``; one
+    failure (no connection within the database's connect timeout, a full wait queue, unreachable)
+    fails the start-up attempt, which is retried from the first query after a backoff from ``retry``
+    (the retry policy's backoff and jitter). After ``retry.max_attempts`` failed attempts the process
+    exits and restarts after ``restart_delay_s`` (then the model loads again). Many replicas
+    restarting at once make a restart herd on the database.
+    """
+
+    database: Name = Field(description="Database the start-up queries go to (may differ from the pool's own).")
+    db_calls: int = Field(1, ge=1, description="Sequential start-up queries per start-up attempt.")
+    query_timeout_s: float | None = Field(
+        None, gt=0, description="The replica gives up on a query after this long (the database still runs it: "
+        "wasted work); null: wait for the database's own answer (its connect timeout)."
+    )
+    retry: RetrySpec = Field(
+        default_factory=RetrySpec,
+        description="Retries of a failed start-up attempt (max_attempts, backoff_base_s, backoff_cap_s, "
+        "multiplier, jitter; budget, token bucket and layer are not used).",
+    )
+    restart_delay_s: float = Field(
+        10.0, ge=0,
+        description="Restart delay after the last attempt fails (Kubernetes CrashLoopBackOff starts at 10 s).",
+    )
+    restart_backoff_cap_s: float | None = Field(
+        None, gt=0, description="CrashLoopBackOff: the restart delay doubles after each consecutive exit up to "
+        "this cap (Kubernetes 300 s), reset by a successful start-up; null: always restart_delay_s.",
+    )
+
+    @model_validator(mode="after")
+    def _waits(self) -> StartupSpec:
+        if self.retry.backoff_base_s <= 0:
+            raise ValueError("retry.backoff_base_s: must be above 0 for start-up retries")
+        return self
+
+
 class PoolSpec(StrictModel):
     """A pool of identical replicas, spread round-robin over its zones."""
 
@@ -99,6 +162,12 @@ class PoolSpec(StrictModel):
     autoscaling: AutoscalingSpec | None = Field(None, description="Kubernetes HPA for this pool; null: none.")
     rollout: RolloutSpec | None = Field(None, description="A deploy of a new version; null: none.")
     maintenance: MaintenanceSpec | None = Field(None, description="Planned rolling restart; null: none.")
+    startup: StartupSpec | None = Field(
+        None, description="Start-up queries to a shared database before serving (restart herd); null: none."
+    )
+    memory: MemorySpec | None = Field(
+        None, description="Memory that grows with requests in flight (OOM kill, readiness); null: not modelled."
+    )
 
 
 class DatabaseReplicaSpec(StrictModel):
@@ -188,4 +257,6 @@ class TopologySpec(StrictModel):
             scaling = pool.autoscaling
             if scaling is not None and scaling.enabled and scaling.max_replicas < (scaling.min_replicas or 1):
                 raise ValueError(f"pools[{i}].autoscaling.max_replicas: below min_replicas")
+            if pool.startup is not None and pool.startup.database not in {d.name for d in self.databases}:
+                raise ValueError(f"pools[{i}].startup.database: no database named '{pool.startup.database}'")
         return self

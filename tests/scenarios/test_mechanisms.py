@@ -381,6 +381,44 @@ def test_canary_with_rollback_limits_a_bad_deploy_to_its_share_for_a_bounded_tim
     assert error_share(unguarded, 100) == pytest.approx(0.5, abs=0.06), "without rollback the whole pool is bad"
 
 
+def test_rollout_is_judged_on_server_errors_only_not_on_a_dependency_outage():
+    """A good version baking while the database is down sees only dependency errors: no rollback."""
+    pool = plain_pool("p", 4, database="db")
+    pool["rollout"] = {"at_s": 10, "steps_percent": [50, 100], "bake_time_s": 20}
+    data = scenario([pool], [client(20.0)], duration_s=80, policies={"retry": {"max_attempts": 1}},
+                    databases=[{"name": "db", "connect_timeout_s": 0.5}],
+                    faults=[{"id": "dbdown", "kind": "database_down", "target": {"name": "db"}, "at_s": 5,
+                             "duration_s": 40}])
+    res, stack = run_with(data)
+    rollout = stack.mechanisms["rollout:p"]
+    assert res.summary["accounting"]["outcomes"]["dependency_error"] > 100
+    assert not rollout.rolled_back and [e[1] for e in rollout.events] == ["step", "step", "done"]
+
+
+def test_rollout_composes_with_fault_factors_and_is_a_cascade_root():
+    """The new version adds its error probability to what faults set, and its rollback removes only its own
+    share; each replica switched records a transition naming the rollout (a root of the cascade)."""
+    from sim.analysis.cascade import cascade_graph, fault_node
+
+    pool = plain_pool("p", 4)
+    pool["rollout"] = {"at_s": 20, "error_probability": 0.6, "steps_percent": [25, 100], "bake_time_s": 30}
+    data = scenario([pool], [client(20.0)], duration_s=80, policies={"retry": {"max_attempts": 1}},
+                    faults=[{"id": "bug", "kind": "error_rate", "target": {"name": "p-0"}, "at_s": 10,
+                             "duration_s": 20, "error_percent": 20}])
+    seen: list[float] = []
+
+    def sample(stack: Any) -> None:
+        seen.append(stack.by_name["p-0"].error_probability)
+
+    res, stack = run_with(data, [(t, sample) for t in (15.0, 25.0, 40.0, 60.0)])
+    rollout = stack.mechanisms["rollout:p"]
+    assert rollout.rolled_back and rollout.events[-1][0] == pytest.approx(50.0)
+    assert seen == pytest.approx([0.2, 0.8, 0.6, 0.0])
+    switched = [t for t in res.transitions if t.cause.source == "rollout:p" and t.cause.kind == "fault"]
+    assert [(t.t_s, t.component) for t in switched] == [(20.0, "p-0")]
+    assert fault_node("rollout:p") in cascade_graph(res.transitions, res.fault_log)
+
+
 # --- liveness probes -------------------------------------------------------------------------------
 
 def liveness_run(enabled: bool) -> RunResult:
@@ -512,6 +550,41 @@ def test_database_replica_is_promoted_automatically():
     assert len(when) == 1 and 30 + 20 <= when[0] <= 30 + 20 + 2 * 5
     assert window_mean(promoted, "success_ratio", 70, 120) > 0.99
     assert window_mean(control, "success_ratio", 70, 120) == 0
+
+
+def test_replica_promotion_leaves_the_connection_pool_consistent():
+    """Queries running when the primary failed finish on their own; after the promotion the pool never
+    holds more than pool_size queries (resetting the count at promotion made it go negative)."""
+    db = {"name": "db", "pool_size": 2, "connect_timeout_s": 30.0,
+          "service_time_s": {"kind": "deterministic", "value": 8.0},
+          "replica": {"detection_s": 0, "promotion_s": 1}}
+    data = scenario([plain_pool("p", 4, database="db")], [client(2.0, timeout_s=100.0)], duration_s=60,
+                    policies={"retry": {"max_attempts": 1}}, databases=[db],
+                    faults=[{"id": "fo", "kind": "database_failover", "target": {"name": "db"}, "at_s": 20}])
+    running = [0]
+    seen: list[tuple[int, int]] = []
+
+    def count_queries(stack: Any) -> None:
+        db = stack.by_name["db"]
+        start, done = db._start, db._done
+
+        def counted_start(*args: Any) -> None:
+            running[0] += 1
+            start(*args)
+
+        def counted_done(*args: Any) -> None:
+            running[0] -= 1
+            done(*args)
+
+        db._start, db._done = counted_start, counted_done
+
+    def sample(stack: Any) -> None:
+        seen.append((stack.by_name["db"].busy, running[0]))
+
+    _, stack = run_with(data, [(0.0, count_queries)] + [(k / 4, sample) for k in range(1, 240)])
+    assert len(stack.mechanisms["failover:db"].promotions) == 1
+    assert all(busy == real for busy, real in seen)
+    assert max(real for _, real in seen) == 2
 
 
 def test_static_stability_keeps_serving_from_last_known_good_discovery():

@@ -85,6 +85,10 @@ CRASH = {"id": "f", "kind": "crash", "target": {"pool": "p"}, "at_s": 10}
     ({**CRASH, "kind": "surge", "target": {"pool": "p"}}, "faults[0].target: matches no client in the topology"),
     ({**CRASH, "kind": "bad_deploy", "bug": {"kind": "typo"}}, "faults[0].bug.kind: "),
     ({**CRASH, "kind": "bad_deploy"}, "faults[0].bug: required field is missing"),
+    ({**CRASH, "kind": "config_push", "bug": {"kind": "memory_leak", "baseline_mb": 2000, "memory_limit_mb": 1000}},
+     "faults[0].bug.baseline_mb: must be below memory_limit_mb (1000)"),  # checked like the fault
+    ({**CRASH, "kind": "bad_deploy", "bug": {"kind": "memory_leak", "leak_mb_per_request": 0}},
+     "faults[0].bug.leak_mb_per_s: give leak_mb_per_request or leak_mb_per_s above 0"),
     ({**CRASH, "kind": "bad_deploy", "bug": {"kind": "hang"}, "max_unavailable": 0},
      "faults[0].max_surge: max_unavailable and max_surge cannot both be 0"),
     ({"id": "f", "kind": "network_latency", "zones": ["a", "z"], "at_s": 1}, "faults[0].zones[1]: unknown zone 'z'"),

@@ -383,14 +383,21 @@ def test_database_down_fails_after_the_connect_timeout():
     assert [s for _, s, _ in states(res, "db")] == ["healthy", "down", "healthy"]
 
 
-def test_database_failover_is_back_after_the_promotion_time():
-    res = go([{"id": "fo", "kind": "database_failover", "target": {"name": "db"}, "at_s": 20, "promotion_s": 8}],
-             **DB)
+def test_database_failover_stays_down_without_a_replica_and_comes_back_only_by_its_promotion():
+    fault = [{"id": "fo", "kind": "database_failover", "target": {"name": "db"}, "at_s": 20}]
+    alone = go(fault, **DB)
+    assert [(t, s) for t, s, _ in states(alone, "db")] == [(0, "healthy"), (20, "down")]
+    assert [e["event"] for e in alone.fault_log] == ["start", "end"]
+    assert share(alone, "dependency_error", 20.5) == 1
+    replica = merge(DB, {"topology": {"databases": [merge(DB["topology"]["databases"][0],
+                                                          {"replica": {"detection_s": 5, "promotion_s": 8}})]}})
+    res = go(fault, **replica)
     tr = [t for t in res.transitions if t.component == "db"]
-    assert [(t.t_s, t.state) for t in tr[1:]] == [(20, "down"), (28, "healthy")]
-    assert tr[2].cause.mechanism == "failover" and tr[2].cause.parents == (tr[1].id,)
-    assert [e["event"] for e in res.fault_log] == ["start", "end"]
-    assert share(res, "dependency_error", 28.5) == 0 and share(res, "dependency_error", 20, 25) == 1
+    assert [t.state for t in tr[1:]] == ["down", "healthy"]
+    # checked every 5 s: down noticed at 20 or 25, declared dead 5 s later, promoted 8 s after that
+    assert 20 + 5 + 8 <= tr[2].t_s <= 20 + 5 + 5 + 8
+    assert tr[2].cause.mechanism == "replica_promotion" and tr[2].cause.parents == (tr[1].id,)
+    assert share(res, "dependency_error", tr[2].t_s + 0.5) == 0
 
 
 CACHE = merge(DB, {"topology": {"caches": [{"name": "kv", "zone": "a", "database": "db", "key_space": 50,
@@ -566,7 +573,7 @@ KIND_FIELDS = {
     "fleet_change": {"target": {"pool": "p"}, "ops_per_node_s": 30},
     "database_slow": {"target": {"name": "db"}, "slow_factor": 50},
     "database_down": {"target": {"name": "db"}},
-    "database_failover": {"target": {"name": "db"}, "promotion_s": 10},
+    "database_failover": {"target": {"name": "db"}},
     "cache_flush": {"target": {"name": "kv"}},
     "cache_down": {"target": {"name": "kv"}},
     "control_plane_overload": {"target": {"name": "control-plane"}, "load_multiplier": 20},

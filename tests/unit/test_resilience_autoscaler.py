@@ -65,9 +65,10 @@ class FakeWorld:
 def replica(name: str, queue: int) -> SimpleNamespace:
     r = SimpleNamespace(name=name, serving=True, state="healthy", outstanding=0, model_load_s=0.0, queue=queue)
     r.queue_length = lambda: r.queue
-    r._loaded = lambda incarnation: setattr(r, "state", "healthy")
+    r.start = lambda incarnation=None, reason="": setattr(r, "state", "starting")
     r._set_state = lambda state, cause: setattr(r, "state", state)
     r.incarnation = 0
+    r.held_down = set()
     return r
 
 
@@ -98,3 +99,24 @@ def test_scale_down_waits_for_the_stabilization_window():
     assert len(replicas) == 4, "the on-target recommendation of 15 s is still in the window"
     world.advance(95.0)
     assert len(replicas) < 4 and hpa.events[-1][1] == "down"
+
+
+def test_scale_down_never_goes_below_min_replicas_while_victims_drain():
+    """Draining replicas are leaving: they do not count, so later syncs do not pick more victims."""
+    world = FakeWorld()
+    replicas = [replica(f"p-{i}", 0) for i in range(6)]
+    for r in replicas:
+        r.outstanding = 1  # long requests: a draining replica stays until its work is done
+    spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, min_replicas=2,
+                           scale_down_stabilization_s=0)
+    hpa = HorizontalPodAutoscaler(spec, "p", replicas, 6, lambda i: replica(f"p-{i}", 0), [])
+    hpa.start(world)
+    world.advance(15.0)
+    assert sum(r.state != "draining" for r in replicas) == 2 and hpa.current() == 2
+    world.advance(120.0)  # seven more syncs while the victims are still draining
+    assert sum(r.state != "draining" for r in replicas) == 2
+    assert [e[2] for e in hpa.events] == [2]
+    for r in replicas:
+        r.outstanding = 0
+    world.advance(130.0)
+    assert [r.name for r in replicas] == ["p-0", "p-1"] and all(r.state == "healthy" for r in replicas)

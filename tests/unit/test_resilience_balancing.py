@@ -56,6 +56,24 @@ def test_zone_aware_prefers_the_local_zone_and_fails_over():
     assert make("zone_aware", failover=False).pick(remote, attempt(1)) is None
 
 
+def test_zone_aware_spills_in_proportion_to_the_local_zone_lost_capacity():
+    """Envoy: stay local with probability min(1, local healthy share / local expected share); the rest goes
+    to all zones. 3 + 3 replicas, one local out: 2 / (5 x 1/2) = 80 % local, 20 % spread over the 5."""
+    pool = servers(6)
+    for s in pool:
+        s.outstanding = 0
+    balancer = make("zone_aware")
+    balancer.see_upstream(pool)
+    assert {balancer.pick(pool, attempt(u)).zone for u in range(200)} == {"zone-a"}, "all healthy: all local"
+    rotation = [s for s in pool if s.name != "p-0"]
+    n = 10_000
+    remote = sum(balancer.pick(rotation, attempt(u)).zone == "zone-b" for u in range(n)) / n
+    assert remote == pytest.approx(0.2 * 3 / 5, abs=0.015)
+    strict = make("zone_aware", failover=False)
+    strict.see_upstream(pool)
+    assert {strict.pick(rotation, attempt(u)).zone for u in range(200)} == {"zone-a"}, "no failover: never leaves"
+
+
 def test_sticky_keeps_users_on_one_replica_and_moves_only_the_lost_replicas_users():
     pool = servers(5)
     balancer = make("sticky")

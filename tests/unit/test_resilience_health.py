@@ -57,9 +57,10 @@ def test_readiness_does_not_undo_an_outlier_ejection():
 
 
 def test_rollout_advances_when_healthy_and_rolls_back_when_not():
-    servers = [SimpleNamespace(name=f"p-{i}", error_probability=0.0, slow_factor=1.0, completed=0, failed=0)
-               for i in range(10)]
-    world = SimpleNamespace(now=0.0, calls=[])
+    servers = [SimpleNamespace(name=f"p-{i}", state="healthy", error_probability=0.0, slow_factor=1.0, completed=0,
+                               failed=0, server_errors=0) for i in range(10)]
+    world = SimpleNamespace(now=0.0, calls=[], timeline=SimpleNamespace(current={}),
+                            set_state=lambda *a, **k: None)
     world.call_later = lambda d, fn, *a: world.calls.append((d, fn, a))
     good = Rollout(RolloutSpec(at_s=10, steps_percent=[10, 50, 100]), "p", servers, 0.01)
     good.start(world)
@@ -76,6 +77,7 @@ def test_rollout_advances_when_healthy_and_rolls_back_when_not():
     _, fn, args = world.calls.pop()
     fn(*args)
     servers[0].failed += 10
+    servers[0].server_errors += 10
     servers[0].completed += 10
     _, fn, args = world.calls.pop()
     fn(*args)

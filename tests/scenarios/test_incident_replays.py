@@ -1,0 +1,196 @@
+"""Incident replays (scenarios/incidents/) show their published shape through mechanisms.
+
+Each test compares the replay with a control on the same seed that changes one design choice (the
+retry policy of a start-up, a traffic limit, the balancing policy), so what is asserted is the
+effect of the mechanism, not a seeded number.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.observe.result import RunResult
+from sim.resilience.balancing import Sticky
+from sim.spec.loader import load_scenario
+from sim.spec.scenario import Scenario
+
+INCIDENTS = Path(__file__).resolve().parents[2] / "scenarios" / "incidents"
+
+
+def _with_pools(scenario: Scenario, **startup_retry) -> Scenario:
+    """The same scenario with every pool's start-up retry policy changed."""
+    pools = [p.model_copy(update={"startup": p.startup.model_copy(update={
+        "retry": p.startup.retry.model_copy(update=startup_retry)})}) for p in scenario.topology.pools]
+    return scenario.model_copy(update={"topology": scenario.topology.model_copy(update={"pools": pools})})
+
+
+def _shorter(scenario: Scenario, duration_s: float) -> Scenario:
+    return scenario.model_copy(update={"run": scenario.run.model_copy(update={"duration_s": duration_s})})
+
+
+def _all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | None:
+    """Seconds after t0_s until the last replica named prefix* became healthy; None if one never did."""
+    replicas = {t.component for t in result.transitions if t.component.startswith(prefix) and t.cause.kind == "init"}
+    last: dict[str, float] = {}
+    for t in result.transitions:
+        if t.component in replicas and t.t_s > t0_s and t.state == "healthy":
+            last[t.component] = t.t_s
+    return max(last.values()) - t0_s if replicas and set(last) == replicas else None
+
+
+# --- card 12: Google Cloud 2025-06-12 ------------------------------------------------------------------
+PUSH_S, DISABLED_S = 360.0, 360.0 + 2400.0
+
+
+def test_incident_12_global_crash_loop_then_a_long_tail_in_the_largest_region_from_its_restart_herd():
+    scenario = _shorter(load_scenario(INCIDENTS / "google-2025-06-12-config-push.yaml"), 3600.0)
+    res = run(scenario)
+    first_down: dict[str, float] = {}
+    for t in res.transitions:
+        if t.state == "down" and t.component.startswith("api-check") and t.component not in first_down:
+            first_down[t.component] = t.t_s
+    assert len(first_down) == 60 and max(first_down.values()) < PUSH_S + 10  # every region within seconds
+    loops = [t for t in res.transitions if t.cause.mechanism == "crash_loop"]
+    assert loops and all(t.t_s < DISABLED_S for t in loops)  # crash-looping until disabled
+    ts = res.timeseries
+    t, ok = ts["t_s"], ts["success_ratio"]
+    assert np.nanmax(ok[(t >= PUSH_S + 30) & (t < DISABLED_S)]) < 0.01
+    small = [_all_healthy_after(res, f"api-check-{z}-", DISABLED_S) for z in ("us-west", "europe", "asia")]
+    assert all(s is not None and s < 60 for s in small)  # one start-up after the disable
+    largest = _all_healthy_after(res, "api-check-us-central-", DISABLED_S)
+    # The same file with randomized exponential backoff (full jitter, 1 s doubling to 60 s) on the start-ups.
+    jittered = run(_shorter(_with_pools(scenario, backoff_cap_s=60.0, multiplier=2.0, jitter="full"), DISABLED_S + 300))
+    largest_jittered = _all_healthy_after(jittered, "api-check-us-central-", DISABLED_S)
+    assert largest_jittered is not None and largest_jittered < 300
+    assert largest is None or largest > 3 * largest_jittered  # the herd without backoff: a long tail
+    # the tail is the herd on the region's database: failed start-ups name its overload
+    by_id = {x.id: x for x in res.transitions}
+    blamed = [x for x in res.transitions if x.t_s > DISABLED_S and x.cause.mechanism == "startup"
+              and x.component.startswith("api-check-us-central-") and x.state in ("starting", "down")]
+    assert any(by_id[p].component == "policy-db-us-central" and by_id[p].state == "overloaded"
+               for x in blamed for p in x.cause.parents)
+
+
+# --- card 5: OpenAI 2024-08-16 ---------------------------------------------------------------------
+BLIP_S, BLIP_END_S = 480.0, 600.0
+
+
+def _outage_end_s(result: RunResult, after_s: float) -> float:
+    """End of the last bucket after ``after_s`` where fewer than half the requests succeeded."""
+    ts = result.timeseries
+    t, ok = ts["t_s"], ts["success_ratio"]
+    bad = t[(t >= after_s) & (ok < 0.5)]
+    return float(bad.max() + result.scenario.run.bucket_s) if bad.size else after_s
+
+
+def test_incident_5_a_short_data_plane_blip_becomes_a_long_outage_through_the_restart_herd():
+    scenario = load_scenario(INCIDENTS / "openai-2024-08-16-restart-herd.yaml")
+    herd = run(_shorter(scenario, 3300.0))
+    jittered = run(_shorter(_with_pools(scenario, backoff_cap_s=60.0, multiplier=2.0, jitter="full"), 1200.0))
+    pool = scenario.topology.pools[0]
+    no_startup = scenario.model_copy(update={"topology": scenario.topology.model_copy(update={
+        "pools": [pool.model_copy(update={"startup": None})]})})
+    control = run(_shorter(no_startup, 900.0))
+    # without start-up queries the services are back one start-up after the network (5 s model load)
+    assert _all_healthy_after(control, "services-", BLIP_END_S - 1) == 1 + pool.server.model_load_s
+    assert _outage_end_s(control, BLIP_S) <= BLIP_END_S + 60
+    # with jittered exponential backoff on the start-ups the store drains within minutes
+    jitter_end = _outage_end_s(jittered, BLIP_S)
+    assert jitter_end <= BLIP_END_S + 300
+    # without it the herd keeps the store saturated: the outage outlasts the 2-minute blip many times over
+    herd_end = _outage_end_s(herd, BLIP_S)
+    assert herd_end - BLIP_S > 3 * (jitter_end - BLIP_S)
+    by_id = {x.id: x for x in herd.transitions}
+    failed = [x for x in herd.transitions if x.cause.mechanism == "startup" and x.state in ("starting", "down")]
+    assert any(by_id[p].component == "persistence" and by_id[p].state == "overloaded"
+               for x in failed for p in x.cause.parents)
+
+
+# --- card 1: OpenAI 2023-11-08 (DevDay) --------------------------------------------------------------
+def test_incident_1_errors_then_rate_limited_429s_then_recovery_and_no_recovery_without_the_limit():
+    scenario = load_scenario(INCIDENTS / "openai-2023-11-08-devday.yaml")
+    edge = scenario.topology.load_balancers[0]
+    # the limit switches on 40 minutes into the outage instead of 81 (07:03), to keep the test short
+    limit = edge.rate_limit.model_copy(update={"from_s": 2400.0})
+    edge = edge.model_copy(update={"rate_limit": limit})
+    scenario = scenario.model_copy(update={"topology": scenario.topology.model_copy(update={"load_balancers": [edge]})})
+    end_s = limit.from_s + 900.0
+    limited = run(_shorter(scenario, end_s))
+    unlimited = run(_shorter(scenario.model_copy(update={"topology": scenario.topology.model_copy(update={
+        "load_balancers": [edge.model_copy(update={"rate_limit": None})]})}), end_s))
+    a, b = limited.timeseries, unlimited.timeseries
+    t = a["t_s"]
+    before = t < limit.from_s
+    # before the limit switches on the two runs are the same run (same seed, limit not yet active)
+    assert np.array_equal(a["outcome_success"][before], b["outcome_success"][before])
+    assert a["outcome_rate_limited"][before].sum() == 0
+    # errors first: record traffic, memory past readiness and OOM, nodes out of service
+    surge = (t >= 900) & before
+    assert np.nanmean(a["success_ratio"][surge]) < 0.5
+    assert any(x.cause.mechanism == "oom" for x in limited.transitions if x.t_s < limit.from_s)
+    by_id = {x.id: x for x in limited.transitions}
+    ejected = [x for x in limited.transitions if x.component == "edge" and "ejected" in x.cause.detail]
+    # some nodes leave rotation while still serving: readiness failed on memory, not a crash
+    assert any(by_id[x.cause.parents[0]].state == "healthy" for x in ejected if x.cause.parents)
+    # then 429s for the excess while the rest succeeds at about the limit's rate
+    after = t >= limit.from_s + 300
+    ended = a["ended"][after].sum()
+    assert a["outcome_rate_limited"][after].sum() / ended > 0.2
+    served = a["outcome_success"][after].sum()
+    other_failures = ended - served - a["outcome_rate_limited"][after].sum()
+    assert other_failures / ended < 0.05
+    rate = limit.classes["api-users"].rate_rps
+    assert np.mean(a["goodput_rps"][after]) > 0.9 * rate
+    # without the limit: no recovery
+    assert np.mean(b["goodput_rps"][after]) < 0.5 * np.mean(a["goodput_rps"][after])
+    assert np.nanmean(b["success_ratio"][after]) < 0.5
+
+
+# --- card 10 (a): Anthropic August 2025 ------------------------------------------------------------
+def _pinned_share(scenario: Scenario, result: RunResult, client: str) -> float:
+    """Share of a client's users that sticky routing pins to a replica with the wrong-answer fault."""
+    bad = set(result.fault_log[0]["targets"])
+    servers = [SimpleNamespace(name=f"{p.name}-{i}") for p in scenario.topology.pools for i in range(p.replicas)]
+    sticky = Sticky(None)
+    users = next(c.users for c in scenario.workload.clients if c.name == client)
+    pinned = sum(sticky.pick(servers, SimpleNamespace(request=SimpleNamespace(client=client, user=u))).name in bad
+                 for u in range(users))
+    return pinned / users
+
+
+def test_incident_10_silent_wrong_answers_hit_a_share_of_users_several_times_the_share_of_requests():
+    scenario = load_scenario(INCIDENTS / "anthropic-2025-08-routing.yaml")
+    res = run(scenario)
+    m = res.summary["measured"]
+    outcomes = m["outcomes"]
+    # silent: every request is served, nothing fails, no health check notices
+    assert outcomes["success"] + outcomes["wrong_answer"] == m["ended"]
+    assert not [x for x in res.transitions if x.component == "router" and x.cause.kind != "init"]
+    fault = scenario.faults[0]
+    p = fault.wrong_percent / 100
+    f = fault.target.count / scenario.topology.pools[0].replicas
+    request_share = outcomes["wrong_answer"] / m["ended"]
+    assert request_share == pytest.approx(f * p, rel=0.3)
+    users = m["users"]
+    user_share = users["affected"] / users["active"]
+    # Why: sticky routing sends all of a user's requests to one replica, so a user pinned to a bad
+    # replica gets ~k chances (k = requests per user) to see a bad answer: the users hit are about the
+    # pinned share x (1 - e^(-k p)), while the requests hit are only f x p.
+    pinned = _pinned_share(scenario, res, "claude-code")
+    k = m["ended"] / users["active"]
+    assert user_share <= pinned
+    assert user_share == pytest.approx(pinned * (1 - math.exp(-k * p)), rel=0.1)
+    assert user_share > 3 * request_share
+    # the same fault with round-robin routing: the same share of bad requests, spread over more users
+    lb = scenario.topology.load_balancers[0]
+    spread = run(scenario.model_copy(update={"topology": scenario.topology.model_copy(update={"load_balancers": [
+        lb.model_copy(update={"balancing": lb.balancing.model_copy(update={"kind": "round_robin"})})]})}))
+    ms = spread.summary["measured"]
+    assert ms["outcomes"]["wrong_answer"] / ms["ended"] == pytest.approx(request_share, rel=0.3)
+    assert ms["users"]["affected"] / ms["users"]["active"] > 2 * user_share
