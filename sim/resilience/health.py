@@ -19,9 +19,11 @@ from sim.spec.policies import HealthCheckSpec, LivenessSpec
 class ActiveHealthCheck:
     """Probes every replica of a load balancer each ``period_s`` and tells it who is in rotation.
 
-    A probe fails when the replica does not answer within ``timeout_s``: here, when it is down,
-    starting (not ready) or hung. Probe rounds of one load balancer start at a random phase so
-    that several load balancers do not probe in lockstep.
+    A probe fails when the replica does not answer within ``timeout_s``: when it is down, starting
+    (not ready), hung, draining, cut off from the load balancer by the network, or when its health
+    endpoint plus the round trip takes longer than ``timeout_s`` (a badly throttled replica). Probe
+    rounds of one load balancer start at a random phase so that several load balancers do not probe
+    in lockstep.
     """
 
     def __init__(self, spec: HealthCheckSpec, rng):
@@ -40,7 +42,7 @@ class ActiveHealthCheck:
         for server in balancer.servers:
             name = server.name
             in_rotation = not balancer.ejected_by(server, "health_check")
-            if server.probe_ok():
+            if self.ready(world, balancer, server):
                 self._fails[name] = 0
                 self._oks[name] = self._oks.get(name, 0) + 1
                 if not in_rotation and self._oks[name] >= spec.success_threshold:
@@ -51,6 +53,16 @@ class ActiveHealthCheck:
                 if in_rotation and self._fails[name] >= spec.failure_threshold:
                     balancer.eject(server, f"failed {self._fails[name]} consecutive probes")
         world.call_later(spec.period_s, self._round, world, balancer)
+
+    def ready(self, world: Any, balancer: Any, server: Any) -> bool:
+        """One readiness probe from the load balancer: reachable, ready, and answered within timeout_s."""
+        if not server.probe_ok():
+            return False
+        network = world.network
+        if not network.reachable(balancer.zone, server.zone, balancer.name, server.name):
+            return False
+        round_trip_s = 2 * network.latency_s(balancer.zone, server.zone)
+        return server.probe_latency_s() + round_trip_s <= self.spec.timeout_s
 
 
 class LivenessProbe:
