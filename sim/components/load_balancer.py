@@ -130,7 +130,7 @@ class LoadBalancer:
 
     def _update_state(self, server: Any, detail: str, mechanism: str = "health_check") -> int | None:
         n, total = len(self.rotation), len(self.servers)
-        state = self.rotation_state()
+        state = self.rotation_state() if self.available else "down"  # held down by a fault: rotation changes only
         parent = self.world.timeline.last_transition.get(server.name)
         parents = (parent,) if parent is not None else ()
         if self.panic:

@@ -41,9 +41,9 @@ class StartupQueries:
         """Start-up attempts begun (all incarnations)."""
         self.failed_attempts = 0
         self.exits = 0
+        """Processes that exited after max_attempts failed attempts."""
         self.exits_in_row = 0
         """Consecutive exits since the last successful start-up (CrashLoopBackOff doubles the delay with it)."""
-        """Processes that exited after max_attempts failed attempts."""
         self._blamed: int | None = None
         """Key of the last 'start-up failed' record of this incarnation (one record per new cause)."""
 

@@ -97,3 +97,11 @@ def test_a_hang_outlives_the_rollback_of_a_bad_config_with_a_hang_bug():
     assert on_p0.any() and all(r["outcome"][on_p0] == "timeout")
     r = rows(res, 51, 60)
     assert all(r["outcome"][r["server"] == "p-0"] == "success")
+
+
+def test_a_load_balancer_held_down_stays_down_while_its_health_checks_eject_replicas():
+    over = {"policies": {"health_check": {"enabled": True, "period_s": 2, "failure_threshold": 1}}}
+    res = go([{"id": "zone", "kind": "zone_outage", "zone": "a", "at_s": 10, "duration_s": 20}], **over)
+    during = [s for t, s, _ in states(res, "lb") if 10 <= t < 30]
+    assert during and set(during) == {"down"}
+    assert states(res, "lb")[-1][1] == "healthy"
