@@ -11,12 +11,10 @@ from collections import deque
 from typing import Any
 
 from sim.engine.distributions import Sampler, UniformSampler
-from sim.engine.request import SUCCESS_OUTCOMES, Attempt, Request
+from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.trace import Trace
 from sim.engine.world import World
 from sim.resilience.deadline import attempt_deadline_s, retry_fits
-
-_SERVED = frozenset(SUCCESS_OUTCOMES)
 
 
 class Client:
@@ -211,10 +209,10 @@ class Client:
             return
         att.finished = True
         if self.retry is not None:
-            self.retry.attempt_ended(att.number, outcome in _SERVED)
+            self.retry.attempt_ended(att.number, outcome in SERVED)
         if self.throttle is not None:
             self.throttle.record(outcome)
-        if outcome in _SERVED:
+        if outcome in SERVED:
             req = att.request
             if att.t_first_token_s is not None:
                 req.ttft_s = att.t_first_token_s + att.path_latency_s - req.t_arrival_s
