@@ -120,7 +120,9 @@ def format_analysis(a: dict[str, Any]) -> str:
             lines.append(f"    {row['t_s']:>9.2f} s  gen {row['generation']}  {row['component']:<14} "
                          f"{row['previous'] or '-'} -> {row['state']:<10} {row['cause']}")
     lines.append(f"  requests affected {_pct(br['requests_share'])}, users affected {_pct(br['users_share'])}"
-                 f" ({br['users_affected']} of {br['users_active']})")
+                 f" ({br['users_affected']} of {br['users_active']}); from the first fault on: requests "
+                 f"{_pct(br.get('requests_share_since_first_fault'))}, "
+                 f"users {_pct(br.get('users_share_since_first_fault'))}")
     ms = a["metastability"]
     lines += ["", f"METASTABILITY  {ms['verdict']}", f"  {ms['text']}"]
     for name, ev in (ms.get("evidence") or {}).items():

@@ -204,18 +204,27 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
 
 
 def _impact(summary: dict[str, Any]) -> dict[str, Any]:
-    """Share of requests (measured window) that did not succeed, and share of active users who saw one."""
+    """Share of requests that did not succeed, and share of active users who saw one: over the measured
+    window, and counting only what ended after the first fault started (failures before it are not
+    the fault's doing)."""
     m = summary.get("measured", {})
     ended = m.get("ended") or 0
     success = (m.get("outcomes") or {}).get("success", 0)
     users = m.get("users") or {}
     active = users.get("active") or 0
+    since = m.get("since_first_fault") or {}
+    s_ended = since.get("ended") or 0
+    s_active = users.get("active_since_first_fault") or 0
     return {
         "requests_affected": ended - success,
         "requests_share": (ended - success) / ended if ended else None,
         "users_affected": users.get("affected"),
         "users_active": active or None,
         "users_share": users.get("affected", 0) / active if active else None,
+        "since_first_fault_s": since.get("from_s"),
+        "requests_share_since_first_fault": since.get("not_success", 0) / s_ended if s_ended else None,
+        "users_share_since_first_fault":
+            users.get("affected_since_first_fault", 0) / s_active if s_active else None,
     }
 
 

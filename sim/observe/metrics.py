@@ -38,8 +38,14 @@ class MetricsRecorder:
         self.tpot = LogHistogram()
         self.measured_outcomes = [0] * len(OUTCOMES)
         self.records: list[tuple] | None = [] if record_requests else None
-        self.users: dict[str, tuple[bytearray, bytearray]] = {}
-        """Per client, two flags per user over the measured window: sent a request; saw a bad outcome."""
+        self.users: dict[str, tuple[bytearray, bytearray, bytearray, bytearray]] = {}
+        """Per client, four flags per user over the measured window: sent a request; saw a bad outcome; the
+        same two counting only requests that ended after ``incident_from_s``."""
+        self.incident_from_s = math.inf
+        """Start of the first fault (set by the runner): impact is also counted from there on, so failures
+        that happen without any fault do not inflate the blast radius."""
+        self.since_ended = 0
+        self.since_not_success = 0
 
     def _bucket(self, t: float) -> int:
         b = int(t / self.bucket_s)
@@ -65,7 +71,12 @@ class MetricsRecorder:
         measured = t >= self.warmup_s
         if measured:
             self.measured_outcomes[k] += 1
-            self._user(req.client, req.user, k)
+            since = t >= self.incident_from_s
+            if since:
+                self.since_ended += 1
+                if k:
+                    self.since_not_success += 1
+            self._user(req.client, req.user, k, since)
         if k in _SERVED:
             hist = self._lat_hist.get(b)
             if hist is None:
@@ -89,24 +100,32 @@ class MetricsRecorder:
                  server or "", req.prompt_tokens, req.output_tokens)
             )
 
-    def _user(self, client: str, user: int, k: int) -> None:
+    def _user(self, client: str, user: int, k: int, since: bool) -> None:
         """Mark a user active (and hit, unless the outcome is a success); memory is bounded by the users count."""
         flags = self.users.get(client)
         if flags is None:
-            flags = self.users[client] = (bytearray(), bytearray())
-        active, hit = flags
+            flags = self.users[client] = (bytearray(), bytearray(), bytearray(), bytearray())
+        active = flags[0]
         if user >= len(active):
             grow = bytes(user + 1 - len(active))
-            active.extend(grow)
-            hit.extend(grow)
+            for f in flags:
+                f.extend(grow)
         active[user] = 1
         if k:
-            hit[user] = 1
+            flags[1][user] = 1
+        if since:
+            flags[2][user] = 1
+            if k:
+                flags[3][user] = 1
 
     def user_counts(self) -> dict[str, int]:
-        """Users who sent a request that ended in the measured window, and those who saw a non-success."""
-        return {"active": sum(a.count(1) for a, _ in self.users.values()),
-                "affected": sum(h.count(1) for _, h in self.users.values())}
+        """Users who sent a request that ended in the measured window, and those who saw a non-success;
+        ``*_since_first_fault`` count only requests that ended after the first fault started."""
+        flags = list(self.users.values())
+        return {"active": sum(f[0].count(1) for f in flags),
+                "affected": sum(f[1].count(1) for f in flags),
+                "active_since_first_fault": sum(f[2].count(1) for f in flags),
+                "affected_since_first_fault": sum(f[3].count(1) for f in flags)}
 
     def histogram_array(self, which: str) -> np.ndarray:
         """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""

@@ -113,6 +113,11 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
             "ttft_s": _stats(m.ttft),
             "tpot_s": _stats(m.tpot),
             "users": m.user_counts(),
+            "since_first_fault": {
+                "from_s": None if m.incident_from_s == float("inf") else m.incident_from_s,
+                "ended": m.since_ended,
+                "not_success": m.since_not_success,
+            },
         },
         "components": {name: component_stats(c) for name, c in stack.by_name.items()},
         "faults": world.fault_log,

@@ -178,6 +178,8 @@ def _cascade(a: dict[str, Any]) -> str:
                                              f"{_pct(br['peak_capacity_share'])})")],
         ["requests affected", escape(f"{br['requests_affected']} ({_pct(br['requests_share'])} of measured)")],
         ["users affected", escape(f"{br['users_affected']} of {br['users_active']} ({_pct(br['users_share'])})")],
+        ["from the first fault on", escape(f"{_pct(br.get('requests_share_since_first_fault'))} of requests, "
+                                           f"{_pct(br.get('users_share_since_first_fault'))} of users")],
         ["widest spread", escape(_num(c["time_to_widest_s"], "+{:g}", " s after the first fault"))],
         ["over at", escape(_num(c["end_s"], "{:g}", " s") if not c.get("still_impaired")
                            else "still impaired at the end: " + ", ".join(c["still_impaired"]))],
