@@ -34,13 +34,17 @@ class TargetSpec(StrictModel):
     labels: dict[str, str] | None = None
     count: int | None = Field(None, ge=1, description="Pick this many of the matches at random.")
     percent: float | None = Field(None, gt=0, le=100, description="Pick this share of the matches (rounded up).")
+    all: bool = Field(False, description="Every component the fault kind can act on (alone, or with filters: "
+                                         "every match, said explicitly).")
 
     @model_validator(mode="after")
     def _one_narrowing(self) -> TargetSpec:
         if self.count is not None and self.percent is not None:
             raise ValueError("give count or percent, not both")
-        if self.name is None and self.pool is None and self.zone is None and self.labels is None:
-            raise ValueError("give at least one of name, pool, zone, labels")
+        if self.all and (self.count is not None or self.percent is not None):
+            raise ValueError("all takes every match: give all, or count / percent, not both")
+        if not self.all and self.name is None and self.pool is None and self.zone is None and self.labels is None:
+            raise ValueError("give at least one of name, pool, zone, labels (or all: true)")
         return self
 
 

@@ -190,3 +190,15 @@ def test_target_selection_by_label_count_and_percent():
     assert len(two) == 2 and set(two) <= {f"p-{i}" for i in range(6)}
     assert picked({"pool": "p", "count": 2}) == two  # the same seed picks the same targets
     assert len({tuple(picked({"pool": "p", "count": 2}, seed)) for seed in range(1, 9)}) > 1
+
+
+def test_target_all_takes_every_component_the_kind_acts_on():
+    from sim import run
+
+    scenario = ok({"id": "every", "kind": "crash", "target": {"all": True}, "at_s": 5, "restart": False})
+    log = run(scenario).fault_log
+    assert log[0]["targets"] == ["p-0", "p-1"]
+    assert problems({"id": "x", "kind": "crash", "target": {"all": True, "count": 1}, "at_s": 5}) == [
+        "faults[0].target: all takes every match: give all, or count / percent, not both"]
+    assert problems({"id": "x", "kind": "crash", "target": {}, "at_s": 5}) == [
+        "faults[0].target: give at least one of name, pool, zone, labels (or all: true)"]
