@@ -115,7 +115,9 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, short_yaml):
         proc = chaossim("run", str(short_yaml), "--out", str(out), "--no-figures", *seed_args, hash_seed=hash_seed)
         assert proc.returncode == 0, proc.stderr
         outs[label] = (out / "summary.json").read_bytes()
+        outs[label + "-files"] = [(out / name).read_bytes() for name in ("timeseries.csv", "states.csv", "faults.json")]
     assert outs["a"] == outs["b"]  # same seed (the scenario's), separate processes, different hash seeds
+    assert outs["a-files"] == outs["b-files"]
     assert outs["a"] != outs["c"]
     assert json.loads(outs["a"])["seed"] == 3 and json.loads(outs["c"])["seed"] == 4
 
