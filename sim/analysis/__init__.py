@@ -17,7 +17,7 @@ ANALYSIS_VERSION = 1
 
 
 def load(result_or_dir: Any) -> Any:
-    """A RunResult / RunData as is; a path is loaded as a run directory."""
+    """A RunResult as is; a path is loaded as a run directory (into a RunResult)."""
     if isinstance(result_or_dir, str | Path):
         from sim.analysis.rundir import load_run
 

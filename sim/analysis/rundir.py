@@ -2,24 +2,23 @@
 
 A run directory (written by ``sim.report.files.write_run``) holds summary.json, timeseries.csv,
 states.csv (transitions with their causes and parent links), faults.json, scenario.yaml and
-histograms.csv. ``load_run`` rebuilds a ``RunData`` with the same attribute names as a
-``RunResult``, so every analysis function accepts either.
+histograms.csv. ``load_run`` rebuilds a ``RunResult`` from them (without per-request records or live
+components), so every analysis function takes a live result or a loaded one alike.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import yaml
 from pydantic import ValidationError
 
 from sim.observe.histogram import N_BINS
+from sim.observe.result import RunResult
 from sim.observe.timeline import Cause, Transition
 from sim.spec.scenario import Scenario
 
@@ -30,25 +29,9 @@ class RunDirError(ValueError):
     """A directory that is not a complete run directory."""
 
 
-@dataclass
-class RunData:
-    """What a run produced, as loaded from disk (attribute names match ``RunResult``)."""
-
-    scenario: Scenario
-    seed: int
-    summary: dict[str, Any]
-    timeseries: dict[str, np.ndarray]
-    transitions: list[Transition]
-    fault_log: list[dict[str, Any]]
-    graph: nx.DiGraph
-    histograms: dict[str, np.ndarray] = field(default_factory=dict)
-    scenario_yaml: str = ""
-
-
 def scenario_yaml(data: Any) -> str:
-    """The scenario as YAML text: as written in the run directory, or dumped from the model."""
-    text = getattr(data, "scenario_yaml", "")
-    return text or yaml.safe_dump(data.scenario.model_dump(mode="json"), sort_keys=False)
+    """The scenario as YAML text, exactly as ``write_run`` writes it to scenario.yaml."""
+    return yaml.safe_dump(data.scenario.model_dump(mode="json"), sort_keys=False)
 
 
 def _column(values: list[str]) -> np.ndarray:
@@ -106,7 +89,7 @@ def _scenario_of(text: str) -> Scenario:
     return Scenario.model_validate(yaml.safe_load(text))
 
 
-def load_run(run_dir: str | Path) -> RunData:
+def load_run(run_dir: str | Path) -> RunResult:
     """Read a complete run directory; a missing file or a bad scenario raises RunDirError."""
     from sim.build.topology import topology_graph
 
@@ -116,6 +99,7 @@ def load_run(run_dir: str | Path) -> RunData:
     missing = [name for name in REQUIRED_FILES if not (run_dir / name).is_file()]
     if missing:
         raise RunDirError(f"{run_dir}: not a complete run directory (missing {', '.join(missing)})")
+
     def read(name: str, parse: Any) -> Any:
         """Parse one file; anything unreadable becomes one RunDirError line naming the file."""
         path = run_dir / name
@@ -137,7 +121,7 @@ def load_run(run_dir: str | Path) -> RunData:
     summary = read("summary.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
     ts = read("timeseries.csv", read_timeseries)
     n = len(ts.get("t_s", []))
-    return RunData(
+    return RunResult(
         scenario=scenario,
         seed=int(summary.get("seed", scenario.run.seed)),
         summary=summary,
@@ -146,5 +130,4 @@ def load_run(run_dir: str | Path) -> RunData:
         fault_log=read("faults.json", lambda p: json.loads(p.read_text(encoding="utf-8"))),
         graph=topology_graph(scenario),
         histograms=read("histograms.csv", lambda p: read_histograms(p, n)),
-        scenario_yaml=text,
     )
