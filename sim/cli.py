@@ -102,9 +102,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     print(summary_table(result.summary))
     if args.report:
-        from sim.report.html import build_report
+        from sim.report.html import build_report, write_analysis
 
-        path, _ = build_report(out)
+        path, analysis = build_report(result, out)
+        write_analysis(analysis, out)
         print(f"report in {path}")
     print(f"results in {out}/")
     return 0

@@ -77,12 +77,14 @@ def test_cli_analyze_and_report(tmp_path, capsys):
     scenario.write_text(yaml.safe_dump(near_capacity().model_dump(mode="json")), encoding="utf-8")
     assert main(["run", str(scenario), "--out", str(out), "--no-figures", "--report"]) == 0
     assert (out / "report.html").is_file()
+    from_run = json.loads((out / "analysis.json").read_text(encoding="utf-8"))  # run --report writes it too
     capsys.readouterr()
     assert main(["analyze", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "STEADY STATE  DEVIATED" in printed and "CASCADE" in printed and "METASTABILITY" in printed
     saved = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
     assert saved["verdict"] == "deviated" and saved["cascade"]["roots"][0]["fault"] == "crash-one"
+    assert saved == from_run  # the live result and the run directory give the same analysis
     assert main(["report", str(out)]) == 0
     assert main(["analyze", str(tmp_path / "missing")]) == 2
     assert "not a directory" in capsys.readouterr().err
