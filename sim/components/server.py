@@ -53,6 +53,8 @@ class ServerBase:
         """How many hang faults or bugs hold the process hung (each lets go of its own; 0: answering)."""
         self.held_down: set[str] = set()
         """Keys of the faults holding the replica down (zone outage, lost GPU...): it restarts only when empty."""
+        self.restart_at_s: float | None = None
+        """When a pending automatic restart is due (None: none pending)."""
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
@@ -131,13 +133,20 @@ class ServerBase:
         self.leaked_mb = 0.0
         self._leak_token += 1
         self._set_state("down", cause)
+        self.restart_at_s = None if restart_after_s is None else self.world.env.now + restart_after_s
         if restart_after_s is not None:
             self.world.call_later(restart_after_s, self.start, self.incarnation)
+
+    def restart_due(self) -> bool:
+        """Whether nothing but the holds keeps this down replica from starting: no restart is still pending
+        (a released hold must not bring forward a restart delay or a crash-loop back-off)."""
+        return self.restart_at_s is None or self.restart_at_s <= self.world.env.now
 
     def start(self, incarnation: int | None = None, reason: str = "process restarted, loading model") -> None:
         """Begin a (re)start: the model loads for model_load_s (cold start), then the replica serves."""
         if (incarnation is not None and incarnation != self.incarnation) or self.held_down:
             return
+        self.restart_at_s = None
         self.incarnation += 1
         why = Cause("mechanism", self.name, "restart", reason, (self.world.timeline.last_transition[self.name],))
         self._set_state("starting", why)
@@ -153,6 +162,10 @@ class ServerBase:
 
     def _ready(self, incarnation: int, cause: Cause) -> None:
         """Start-up finished (model loaded, start-up queries done): serve, unless a crash-loop bug kills it."""
+        if self.held_down:  # a fault took hold while it was starting: it does not come up
+            self.crash(Cause("mechanism", self.name, "held_down", "stopped at the end of start-up: still held down",
+                             (self.world.timeline.last_transition[self.name],)), None)
+            return
         if self.crash_on_start is not None:
             parent, delay_s = self.crash_on_start
             self.crash(Cause("mechanism", self.name, "crash_loop", "crashed while starting: bad build or config",

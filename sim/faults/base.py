@@ -164,7 +164,7 @@ def bring_back(ctx: FaultContext, comp: Any, detail: str, key: str | None = None
     if held:
         return False
     if comp.kind == "server":
-        if comp.state == "down":
+        if comp.state == "down" and comp.restart_due():
             comp.start(None, f"{detail}, loading model")
         return True
     comp.available = True

@@ -92,6 +92,10 @@ class Drain(Fault):
             server.held_down.add(self.ctx.spec.id)
             if server.serving:
                 server._set_state("draining", self.ctx.cause("drained for maintenance"))
+            elif server.state == "starting":
+                server.crash(self.ctx.cause("drained while starting: stopped"), None)
+            else:
+                self.ctx.mark(server.name, "drained (already down): held down for the window")
         self.ctx.world.call_later(1.0, self._poll, self.occurrence)
 
     def _poll(self, occurrence: int) -> None:

@@ -102,13 +102,18 @@ class PoisonRequest(Fault):
 
 
 def start_leak(ctx: FaultContext, server: Any, leak: Any, parent: int | None) -> None:
-    """Give a server a leak (fields of a memory_leak fault or bug); OOM kills will name ``parent``."""
-    server.memory_limit_mb = leak.memory_limit_mb
-    server.memory_baseline_mb = leak.baseline_mb
-    server.memory_per_request_mb = leak.per_request_mb
+    """Give a server a leak (fields of a memory_leak fault or bug); OOM kills will name ``parent``.
+
+    A server whose pool already models memory (``pools[].memory``) keeps its limit, baseline and
+    per-request figures: the leak only adds growth. Otherwise the leak's figures become its model.
+    """
+    if not server._memory_watch:
+        server.memory_limit_mb = leak.memory_limit_mb
+        server.memory_baseline_mb = leak.baseline_mb
+        server.memory_per_request_mb = leak.per_request_mb
+        server.oom_restart_delay_s = leak.restart_delay_s
     server.leak_mb_per_request = leak.leak_mb_per_request
     server.leak_mb_per_s = leak.leak_mb_per_s
-    server.oom_restart_delay_s = leak.restart_delay_s
     server.memory_parent = parent
     server.watch_memory(True)
 
