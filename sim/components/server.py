@@ -88,7 +88,8 @@ class ServerBase:
         self.completed = 0
         self.failed = 0
         self.server_errors = 0
-        """Of ``failed``: answered server_error by this replica (its own errors, not its dependency's or overload)."""
+        """Of ``failed``: work this replica finished and answered with an error (a software fault or a bad
+        version); not work lost to a crash, nor its dependency's errors or overload (what a rollout judges)."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed warm"))
 
     def _set_state(self, state: str, cause: Cause) -> int | None:
@@ -235,8 +236,6 @@ class ServerBase:
             self.completed += 1
         else:
             self.failed += 1
-            if outcome == "server_error":
-                self.server_errors += 1
         att.reply(att, outcome)
 
     def _served(self, att: Attempt) -> None:
@@ -244,6 +243,7 @@ class ServerBase:
         if self.hung:
             self.stuck.append(att)
         elif self.error_probability and self.coin() < self.error_probability:
+            self.server_errors += 1
             self._reply(att, "server_error")
         elif self.wrong_probability and self.coin() < self.wrong_probability:
             att.wrong = True

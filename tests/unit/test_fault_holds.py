@@ -69,3 +69,19 @@ def test_a_leak_adds_growth_to_the_pools_memory_model_without_replacing_it():
     server = result.components["p-0"]
     assert (server.memory_limit_mb, server.memory_baseline_mb, server.memory_per_request_mb) == (1000, 500, 20)
     assert server.leak_mb_per_request == 0  # the leak is fixed at the end of its window
+
+
+def test_server_errors_count_a_replicas_own_errors_not_work_lost_in_a_crash():
+    """What a rollout judges: a crash (zone outage, OOM) losing in-flight work is not the version's error."""
+    def slow(d):
+        d["topology"]["pools"][0]["server"]["service_time_s"] = {"kind": "deterministic", "value": 2.0}
+
+    crashed = _run([{"id": "c", "kind": "crash", "target": {"name": "p-1"}, "at_s": 10, "restart_delay_s": 3}],
+                   slow)
+    erring = _run([{"id": "e", "kind": "error_rate", "target": {"name": "p-1"}, "at_s": 10, "duration_s": 30,
+                    "error_percent": 50}])
+    lost = crashed.components["p-1"].failed
+    print(lost, erring.components["p-1"].server_errors)
+    assert lost > 0  # the crash did lose work (answered server_error)
+    assert crashed.components["p-1"].server_errors == 0
+    assert erring.components["p-1"].server_errors > 0
