@@ -29,8 +29,6 @@ def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = 
     graph = topology_graph(scenario)
     stack = build_stack(scenario, world)
     schedule_faults(scenario, stack, world)
-    if scenario.faults:
-        world.metrics.incident_from_s = min(f.at_s for f in scenario.faults)
     if progress and sys.stderr.isatty():
         _run_with_progress(world, spec.duration_s)
     else:

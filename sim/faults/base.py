@@ -265,6 +265,8 @@ def _log(world: World, fault: Fault, event: str) -> None:
 def _start(world: World, fault: Fault) -> None:
     fid = fault.ctx.spec.id
     world.active_faults[fid] = world.active_faults.get(fid, 0) + 1
+    if world.now < world.metrics.incident_from_s:
+        world.metrics.incident_from_s = world.now  # impact is also counted from the first fault that fires
     fault.occurrence += 1
     _log(world, fault, "start")
     ramp_s = getattr(fault.ctx.spec, "ramp_s", 0.0)

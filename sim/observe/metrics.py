@@ -42,7 +42,7 @@ class MetricsRecorder:
         """Per client, four flags per user over the measured window: sent a request; saw a bad outcome; the
         same two counting only requests that ended after ``incident_from_s``."""
         self.incident_from_s = math.inf
-        """Start of the first fault (set by the runner): impact is also counted from there on, so failures
+        """When the first fault fired (set by the fault scheduler): impact is also counted from there on, so failures
         that happen without any fault do not inflate the blast radius."""
         self.since_ended = 0
         self.since_not_success = 0
