@@ -105,9 +105,10 @@ class ZoneAware:
 
     With the load balancer's whole upstream known (``see_upstream``), the local zone's expected share is
     its share of all replicas; an attempt stays local with probability
-    min(1, local in rotation / (all in rotation x expected share)) and otherwise goes to a replica of
-    any zone. With every replica in rotation everything stays local; with ``failover`` off it never
-    leaves the zone; with no local replica left it goes to all zones (failover) or to none.
+    min(1, local in rotation / (all in rotation x expected share)) and otherwise spills to a replica
+    of another zone (as Envoy sends the residual to the other localities). With every replica in
+    rotation everything stays local; with ``failover`` off it never leaves the zone; with no local
+    replica left it goes to all zones (failover) or to none.
     """
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
@@ -126,22 +127,24 @@ class ZoneAware:
         """The load balancer's whole upstream (in rotation or not; the list may grow or shrink later)."""
         self._upstream = servers
 
-    def _split(self, candidates: list[Any]) -> tuple[list[Any], float]:
-        """Local candidates and the probability of staying local (recomputed when the rotation changes)."""
+    def _split(self, candidates: list[Any]) -> tuple[list[Any], list[Any], float]:
+        """Local and remote candidates and the probability of staying local (recomputed when the rotation
+        changes)."""
         zone = self.zone
         local = [s for s in candidates if s.zone == zone]
+        remote = [s for s in candidates if s.zone != zone]
         upstream = self._upstream
-        if not local or not upstream or not self.failover:
-            return local, 1.0
+        if not local or not remote or not upstream or not self.failover:
+            return local, remote, 1.0
         expected = sum(1 for s in upstream if s.zone == zone) / len(upstream)
-        return local, min(1.0, len(local) / (len(candidates) * expected)) if expected else 1.0
+        return local, remote, min(1.0, len(local) / (len(candidates) * expected)) if expected else 1.0
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
-        local, stay = self._local.get(candidates, self._split)
+        local, remote, stay = self._local.get(candidates, self._split)
         if local:
             if stay < 1.0 and self._coin() >= stay:
                 self.spills += 1
-                return self._inner.pick(candidates, attempt)
+                return self._inner.pick(remote, attempt)
             return self._inner.pick(local, attempt)
         if not self.failover:
             return None
