@@ -51,6 +51,8 @@ class World:
         self.fault_log: list[dict[str, Any]] = []
         self.active_faults: dict[str, int] = {}
         """Fault id → transition-free marker (a fault is a root; its id is the cause source)."""
+        self.zones_down: dict[str, set[str]] = {}
+        """Zone → ids of the zone outages holding it down now (what is created or moved there starts held)."""
         self.components: dict[str, Any] = {}
         self.network: Any = None
 

@@ -20,7 +20,8 @@ class ZoneOutage(Fault):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.members: list[Any] = []
-        """The components taken down at the start (those, and only those, are let go at the end)."""
+        """The zone's components (taken at the start, taken again at the end: ``bring_back`` lets go only
+        of those this outage holds, so a component that left the zone meanwhile keeps its own course)."""
 
     def _members(self) -> list[Any]:
         zone = self.ctx.spec.zone
@@ -29,13 +30,23 @@ class ZoneOutage(Fault):
                 ("server", "load_balancer", "database", "cache")]
 
     def start(self) -> None:
+        zone = self.ctx.spec.zone
+        self.ctx.world.zones_down.setdefault(zone, set()).add(self.ctx.spec.id)
         self.members = self._members()
         for comp in self.members:
-            take_down(self.ctx, comp, f"zone {self.ctx.spec.zone} outage")
+            take_down(self.ctx, comp, f"zone {zone} outage")
 
     def stop(self) -> None:
+        """Let go of the zone, including what arrived during the outage (a replica the autoscaler added,
+        a database promoted there): those start held by ``world.zones_down``, so they hold this id too."""
+        zone = self.ctx.spec.zone
+        down = self.ctx.world.zones_down.get(zone, set())
+        down.discard(self.ctx.spec.id)
+        if not down:
+            self.ctx.world.zones_down.pop(zone, None)
+        self.members = self._members()
         for comp in self.members:
-            bring_back(self.ctx, comp, f"zone {self.ctx.spec.zone} back")
+            bring_back(self.ctx, comp, f"zone {zone} back")
 
 
 @FAULTS.register("cleanup_job")

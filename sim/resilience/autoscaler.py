@@ -8,7 +8,10 @@ Scale-up is immediate (Kubernetes' default scale-up stabilization is 0), but a n
 only after ``provisioning_delay_s`` (node and GPU) plus its model load, and after readiness probes.
 Scale-down uses the highest recommendation of the last ``scale_down_stabilization_s``; removed
 replicas leave the load balancers at once and finish their in-flight work (draining); they no longer
-count as part of the pool, so the pool never goes below ``min_replicas`` while they drain.
+count as part of the pool, so the pool never goes below ``min_replicas`` while they drain. A removed
+replica that is not serving (down, starting) goes at once; one still busy after
+``TERMINATION_GRACE_S`` (a hung process) is killed, failing what it held. A replica provisioned in a
+zone that is out (``world.zones_down``) is held down by those outages and starts when the zone is back.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from typing import Any
 from sim.observe.timeline import Cause
 from sim.resilience.registry import Registry
 from sim.spec.policies import AutoscalingSpec
+
+TERMINATION_GRACE_S = 30.0
+"""How long a removed replica may drain before it is killed (Kubernetes terminationGracePeriodSeconds)."""
 
 SCALING_METRICS: Registry[Callable[[Any], float]] = Registry("autoscaling metric")
 
@@ -126,6 +132,12 @@ class HorizontalPodAutoscaler:
         self._next_index += 1
         server = self.make_replica(index)
         self.replicas.append(server)
+        outages = getattr(self._world, "zones_down", {}).get(getattr(server, "zone", None))
+        if outages:
+            server.held_down.update(outages)  # the zone's end lets go of it (ZoneOutage.stop)
+            fid = min(outages)
+            server.crash(Cause("fault", fid, "zone_outage",
+                               f"zone {server.zone} outage: provisioned into it, held down"), None)
         server.start(None, f"scaled up by the {self.pool} autoscaler: provisioned, loading model")
         for lb in self.balancers:
             lb.add_server(server, "scaled up by the autoscaler")
@@ -139,25 +151,39 @@ class HorizontalPodAutoscaler:
             for lb in self.balancers:
                 if server in lb.servers:
                     lb.remove_server(server, "scaled down by the autoscaler")
+            if not server.serving:  # down or starting: nothing to drain
+                self._retire(server, self._world.now)
+                continue
             parent = self._world.timeline.last_transition.get(server.name)
             server._set_state("draining", Cause("mechanism", self.pool, "autoscaling", "scale-down: draining",
                                                 (parent,) if parent is not None else ()))
-            self._world.call_later(1.0, self._retire, server)
+            self._world.call_later(1.0, self._retire, server, self._world.now)
         if victims:
             self.events.append((self._world.now, "down", self.current()))
 
-    def _retire(self, server: Any) -> None:
-        if server.outstanding > 0 and server.state == "draining":
-            self._world.call_later(1.0, self._retire, server)
+    def _retire(self, server: Any, since_s: float) -> None:
+        """Remove a scaled-down replica once its work is done, or kill it after the grace period."""
+        busy = server.outstanding > 0 and server.state == "draining"
+        if busy and self._world.now - since_s < TERMINATION_GRACE_S:
+            self._world.call_later(1.0, self._retire, server, since_s)
             return
         if server in self.replicas:
             self.replicas.remove(server)
         self.leaving.discard(server.name)
         server.held_down.add("scaled_down")  # removed for good: no restart, whatever ends later
+        if busy:
+            parent = self._world.timeline.last_transition.get(server.name)
+            server.crash(Cause("mechanism", self.pool, "autoscaling",
+                               f"scale-down: still busy after the {TERMINATION_GRACE_S:g} s grace period, killed",
+                               (parent,) if parent is not None else ()), None)
+            return
         server.incarnation += 1
         server._set_state("down", Cause("mechanism", self.pool, "autoscaling", "scale-down: removed"))
 
 
 def _ready_without_probes(lb: Any, server: Any) -> None:
+    """Without readiness probes a new replica joins once it first serves (later, if a zone outage held it)."""
     if server.serving:
         lb.restore(server, "loaded (no readiness probes)")
+    elif server in lb.servers:
+        server.world.call_later(1.0, _ready_without_probes, lb, server)

@@ -67,6 +67,7 @@ def replica(name: str, queue: int) -> SimpleNamespace:
     r.queue_length = lambda: r.queue
     r.start = lambda incarnation=None, reason="": setattr(r, "state", "starting")
     r._set_state = lambda state, cause: setattr(r, "state", state)
+    r.crash = lambda cause, restart_after_s: setattr(r, "state", "down")
     r.incarnation = 0
     r.held_down = set()
     return r
