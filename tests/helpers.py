@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -14,3 +15,28 @@ def merge(base: dict, over: dict) -> dict:
         else:
             out[k] = copy.deepcopy(v)
     return out
+
+
+class FakeWorld:
+    """A minimal clock for policy unit tests: ``call_later`` queues, ``advance`` runs what is due in order."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pending: list = []
+        self.timeline = SimpleNamespace(last_transition={})
+        self.zones_down: dict[str, set[str]] = {}
+        self._seq = 0
+
+    def call_later(self, delay_s, fn, *args):
+        self._seq += 1
+        self.pending.append((self.now + delay_s, self._seq, fn, args))
+
+    def advance(self, t_s: float) -> None:
+        while True:
+            due = sorted((p for p in self.pending if p[0] <= t_s), key=lambda p: (p[0], p[1]))
+            if not due:
+                break
+            self.pending.remove(due[0])
+            self.now = due[0][0]
+            due[0][2](*due[0][3])
+        self.now = t_s

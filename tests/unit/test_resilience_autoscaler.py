@@ -14,6 +14,7 @@ from sim.engine.world import World
 from sim.resilience.autoscaler import SCALING_METRICS, HorizontalPodAutoscaler, hpa_desired
 from sim.spec.policies import AutoscalingSpec
 from sim.spec.topology import LLMServerSpec
+from tests.helpers import FakeWorld
 
 
 def test_hpa_formula_and_tolerance():
@@ -39,27 +40,6 @@ def test_metric_contract(metric):
         value = fn(server)
         assert isinstance(value, float) and value == 0.0
 
-
-class FakeWorld:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pending: list = []
-        self.timeline = SimpleNamespace(last_transition={})
-        self._seq = 0
-
-    def call_later(self, delay_s, fn, *args):
-        self._seq += 1
-        self.pending.append((self.now + delay_s, self._seq, fn, args))
-
-    def advance(self, t_s: float) -> None:
-        while True:
-            due = sorted(p for p in self.pending if p[0] <= t_s)
-            if not due:
-                break
-            self.pending.remove(due[0])
-            self.now = due[0][0]
-            due[0][2](*due[0][3])
-        self.now = t_s
 
 
 def replica(name: str, queue: int) -> SimpleNamespace:

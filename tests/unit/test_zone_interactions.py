@@ -10,6 +10,7 @@ from sim import run
 from sim.resilience.autoscaler import TERMINATION_GRACE_S, HorizontalPodAutoscaler
 from sim.spec.loader import parse_scenario_text
 from sim.spec.policies import AutoscalingSpec
+from tests.helpers import FakeWorld
 
 DB_STACK = """
 name: zones
@@ -118,28 +119,6 @@ def test_replica_added_in_a_dead_zone_stays_down_until_the_zone_is_back():
         assert serving and all(t_s >= 50.0 for t_s in serving), (name, serving)
         assert comp.state == "healthy" and not comp.held_down  # released when zone b came back
 
-
-class FakeWorld:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pending: list = []
-        self.timeline = SimpleNamespace(last_transition={})
-        self.zones_down: dict[str, set[str]] = {}
-        self._seq = 0
-
-    def call_later(self, delay_s, fn, *args):
-        self._seq += 1
-        self.pending.append((self.now + delay_s, self._seq, fn, args))
-
-    def advance(self, t_s: float) -> None:
-        while True:
-            due = sorted((p for p in self.pending if p[0] <= t_s), key=lambda p: (p[0], p[1]))
-            if not due:
-                break
-            self.pending.remove(due[0])
-            self.now = due[0][0]
-            due[0][2](*due[0][3])
-        self.now = t_s
 
 
 class Replica(SimpleNamespace):
