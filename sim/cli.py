@@ -155,7 +155,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from sim.build import topology_graph
+    from sim.assembly import topology_graph
     from sim.report.figures import save_topology
 
     scenario = _load(args.scenario)

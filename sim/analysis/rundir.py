@@ -91,7 +91,7 @@ def _scenario_of(text: str) -> Scenario:
 
 def load_run(run_dir: str | Path) -> RunResult:
     """Read a complete run directory; a missing file or a bad scenario raises RunDirError."""
-    from sim.build.topology import topology_graph
+    from sim.assembly.topology import topology_graph
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from sim.build import build_stack, topology_graph
+from sim.assembly import build_stack, topology_graph
 from sim.engine.world import World
 from sim.faults import schedule_faults
 from sim.observe.result import RunResult, collect

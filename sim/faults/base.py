@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.build.wiring import Stack
+from sim.assembly.wiring import Stack
 from sim.components.factors import neutral, replace_share
 from sim.engine.world import World
 from sim.observe.timeline import Cause

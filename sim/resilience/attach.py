@@ -1,5 +1,5 @@
 """Give components their resilience policies from the scenario (a component's own field wins over
-``policies``), and start the pool-level mechanisms. Called by ``sim.build.wiring.build_stack``."""
+``policies``), and start the pool-level mechanisms. Called by ``sim.assembly.wiring.build_stack``."""
 
 from __future__ import annotations
 

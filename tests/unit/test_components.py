@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from sim import parse_scenario, run
-from sim.build import build_stack
+from sim.assembly import build_stack
 from sim.components.cache import Cache
 from sim.components.database import Database
 from sim.components.network import Network

@@ -166,7 +166,7 @@ def test_every_kind_has_a_valid_example():
 
 
 def test_target_selection_by_label_count_and_percent():
-    from sim.build import build_stack
+    from sim.assembly import build_stack
     from sim.engine.world import World
     from sim.faults.base import choose_targets
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from sim.build import build_stack
+from sim.assembly import build_stack
 from sim.engine.world import World
 from sim.resilience.health import LivenessProbe
 from sim.resilience.rollout import Rollout

@@ -73,7 +73,7 @@ def test_component_fields_override_the_policies_default():
     data["topology"]["pools"][0]["shedding"] = {"discipline": "fifo"}
     data["topology"]["load_balancers"][0]["outlier_detection"] = {"enabled": True}
     scenario = parse_scenario(data)
-    from sim.build import build_stack
+    from sim.assembly import build_stack
     from sim.engine.world import World
 
     stack = build_stack(scenario, World(1, 10.0, 1.0, 0.0))
@@ -92,7 +92,7 @@ def test_mechanisms_off_by_default_leave_a_run_unchanged():
     b = run(parse_scenario(explicit)).summary
     assert a == b
     scenario = parse_scenario(BASE)
-    from sim.build import build_stack
+    from sim.assembly import build_stack
     from sim.engine.world import World
 
     stack = build_stack(scenario, World(1, 10.0, 1.0, 0.0))

@@ -1,6 +1,6 @@
 """From a validated scenario to a runnable model: topology graph, wired components, fault schedule."""
 
-from sim.build.topology import topology_graph
-from sim.build.wiring import Stack, build_stack
+from sim.assembly.topology import topology_graph
+from sim.assembly.wiring import Stack, build_stack
 
 __all__ = ["Stack", "build_stack", "topology_graph"]
