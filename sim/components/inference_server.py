@@ -97,6 +97,10 @@ class LLMServer(ServerBase):
     def queue_length(self) -> int:
         return len(self.waiting)
 
+    def slot_free(self) -> bool:
+        """A batch slot is free for one more (those waiting join at the next iteration boundary)."""
+        return self.batch + len(self.waiting) + len(self.in_dependency) < self.max_batch
+
     @property
     def kv_used_tokens(self) -> int:
         return self._s + self.batch * self._g

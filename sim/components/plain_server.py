@@ -33,6 +33,9 @@ class PlainServer(ServerBase):
     def queue_length(self) -> int:
         return len(self.waiting)
 
+    def slot_free(self) -> bool:
+        return self.busy + len(self.in_dependency) < self.concurrency
+
     def _advance(self) -> None:
         now = self.world.env.now
         dt = now - self._t_last

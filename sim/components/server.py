@@ -83,7 +83,8 @@ class ServerBase:
         self._memory_watch = False
         self._leak_t_s = 0.0
         self._leak_token = 0
-        self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON))
+        self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON)) if queue_capacity else math.inf
+        """With no waiting room (a loss system) there is no queue to overload."""
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
         self.completed = 0
         self.failed = 0
@@ -190,7 +191,7 @@ class ServerBase:
             if not self.admission.admit(att):
                 att.reply(att, "rejected")
                 return
-        elif self.queue_length() >= self.queue_capacity:
+        elif not self._has_room():
             att.reply(att, "rejected")
             return
         self.outstanding += 1
@@ -355,7 +356,18 @@ class ServerBase:
         self.crash(cause, self.oom_restart_delay_s)
         return True
 
+    def _has_room(self) -> bool:
+        """Whether a new attempt may enter the plain bounded FIFO. ``queue_capacity`` 0 means no waiting
+        room at all, a loss system (M/M/c/c): an attempt enters only when a service slot is free."""
+        if self.queue_capacity == 0:
+            return self.slot_free()
+        return self.queue_length() < self.queue_capacity
+
     # --- for subclasses ----------------------------------------------------------------------------
+    def slot_free(self) -> bool:
+        """Whether one more attempt could start service now, counting those still at the dependency."""
+        raise NotImplementedError
+
     def queue_length(self) -> int:
         raise NotImplementedError
 

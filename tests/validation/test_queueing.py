@@ -17,6 +17,7 @@ import pytest
 
 from sim import load_scenario, parse_scenario, run
 from sim.analysis.queueing import (
+    erlang_b,
     erlang_c,
     mg1_mean_wait_s,
     mm1_mean_response_s,
@@ -120,6 +121,30 @@ def test_mmck_blocking(servers, capacity, rho):
     assert set(rq["outcome"].tolist()) <= {"success", "rejected"}
     analytic = mmck_blocking_probability(lam, mu, servers, capacity)
     blocked = checked(f"M/M/{servers}/{capacity} rho={rho} blocking probability",
+                      (rq["outcome"] == "rejected").astype(float), analytic)
+    assert blocked.contains(analytic)
+
+
+@pytest.mark.parametrize(
+    ("servers", "offered_erlangs", "service"),
+    [
+        (1, 0.8, {"kind": "exponential", "mean": 1.0}),
+        (4, 3.0, {"kind": "exponential", "mean": 1.0}),
+        (8, 8.0, {"kind": "exponential", "mean": 1.0}),
+        # Erlang B is insensitive to the service distribution beyond its mean (M/G/c/c)
+        (4, 3.0, {"kind": "lognormal", "mean": 1.0, "cv": 1.5}),
+    ],
+)
+def test_loss_system_erlang_b(servers, offered_erlangs, service):
+    """queue_capacity 0 is a loss system M/M/c/c: served when a slot is free, else rejected (Erlang B)."""
+    lam = offered_erlangs / service["mean"]
+    res = run(queue_scenario(lam, service, servers, 40_000, queue_capacity=0), seed=17, record_requests=True)
+    rq = in_arrival_order(res.requests)
+    assert set(rq["outcome"].tolist()) == {"success", "rejected"}
+    assert rq["wait_s"][rq["outcome"] == "success"].max() == 0.0  # nobody waits: there is no waiting room
+    analytic = erlang_b(servers, offered_erlangs)
+    kendall = "M" if service["kind"] == "exponential" else "G"
+    blocked = checked(f"M/{kendall}/{servers}/{servers} a={offered_erlangs} blocking (Erlang B)",
                       (rq["outcome"] == "rejected").astype(float), analytic)
     assert blocked.contains(analytic)
 
