@@ -25,6 +25,8 @@ from sim.spec.policies import (
     SheddingSpec,
 )
 
+QUEUE_CAPACITY_DOC = ("Waiting-queue bound; a full queue rejects. 0: no waiting room, a loss system "
+                      "(served only when a slot is free).")
 
 class LinkSpec(StrictModel):
     """One-way latency between two zones (applied in both directions)."""
@@ -58,7 +60,7 @@ class LLMServerSpec(StrictModel):
     kv_cache_tokens: int = Field(
         60_000, ge=1, description="KV-cache capacity in tokens; a running request holds prompt + generated."
     )
-    queue_capacity: int = Field(256, ge=0, description="Waiting-queue bound; a full queue rejects. 0: no waiting room, a loss system (served only when a slot is free).")
+    queue_capacity: int = Field(256, ge=0, description=QUEUE_CAPACITY_DOC)
     model_load_s: float = Field(120.0, ge=0, description="Cold start: model load before serving.")
     prefill_base_s: float = Field(0.015, ge=0)
     prefill_per_token_s: float = Field(0.00012, ge=0)
@@ -73,7 +75,7 @@ class PlainServerSpec(StrictModel):
     mode: Literal["plain"]
     service_time_s: DistributionSpec = Field(default_factory=lambda: ExponentialSpec(kind="exponential", mean=1.0))
     concurrency: int = Field(1, ge=1, description="Requests served at once (c).")
-    queue_capacity: int = Field(100_000, ge=0, description="Waiting-queue bound; a full queue rejects. 0: no waiting room, a loss system (served only when a slot is free).")
+    queue_capacity: int = Field(100_000, ge=0, description=QUEUE_CAPACITY_DOC)
     model_load_s: float = Field(0.0, ge=0, description="Cold start before serving.")
 
 
