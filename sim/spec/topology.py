@@ -28,6 +28,7 @@ from sim.spec.policies import (
 QUEUE_CAPACITY_DOC = ("Waiting-queue bound; a full queue rejects. 0: no waiting room, a loss system "
                       "(served only when a slot is free).")
 
+
 class LinkSpec(StrictModel):
     """One-way latency between two zones (applied in both directions)."""
 
