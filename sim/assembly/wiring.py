@@ -122,6 +122,12 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         stack.load_balancers.append(comp)
         stack.by_name[lb.name] = comp
 
+    for lb, spec in zip(stack.load_balancers, topo.load_balancers, strict=True):
+        if hasattr(lb.balancer, "see_origin"):  # zone-aware routing weighs the origins' spread over zones
+            lb.balancer.see_origin([other for other, other_spec in zip(stack.load_balancers, topo.load_balancers,
+                                                                      strict=True)
+                                    if set(other_spec.upstream) == set(spec.upstream)])
+
     if topo.discovery is not None:
         stack.discovery = Discovery(world, "discovery", topo.discovery.ttl_s)
         stack.by_name["discovery"] = stack.discovery

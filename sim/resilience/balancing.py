@@ -100,15 +100,23 @@ class _Subsets:
 
 @BALANCERS.register("zone_aware")
 class ZoneAware:
-    """Prefer replicas in the load balancer's own zone (least loaded of two random choices among them),
-    spilling to every zone in proportion to the capacity the local zone lost (Envoy zone-aware routing).
+    """Envoy zone-aware routing: send as much as possible to the load balancer's own zone while every
+    replica gets about the same rate, spilling the residual to the zones that have capacity to spare.
 
-    With the load balancer's whole upstream known (``see_upstream``), the local zone's expected share is
-    its share of all replicas; an attempt stays local with probability
-    min(1, local in rotation / (all in rotation x expected share)) and otherwise spills to a replica
-    of another zone (as Envoy sends the residual to the other localities). With every replica in
-    rotation everything stays local; with ``failover`` off it never leaves the zone; with no local
-    replica left it goes to all zones (failover) or to none.
+    Two spreads over zones are compared: the originating side's (the load balancers that front this
+    upstream and are up, ``see_origin``; without it, the configured spread of the upstream,
+    ``see_upstream``, i.e. origins placed like the replicas) and the upstream's (replicas in rotation).
+    With local_pct and upstream_pct the local zone's shares of each:
+
+    - upstream_pct >= local_pct: everything stays in the local zone;
+    - otherwise an attempt stays local with probability upstream_pct / local_pct, and the rest goes to
+      another zone z chosen in proportion to its residual capacity upstream_pct[z] - local_pct[z]
+      (zones with none get nothing).
+
+    With no local replica in rotation it fails over to every zone (``failover``) or to none; with
+    ``failover`` off it never leaves its zone. One load balancer in zone-a in front of replicas spread
+    evenly over two zones thus sends half of its traffic to each zone, and three load balancers, one
+    per zone, keep all traffic local while every zone is whole.
     """
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
@@ -116,35 +124,78 @@ class ZoneAware:
         self.failover = True if spec is None else spec.failover
         self._inner = PowerOfChoices(rng, choice_count)
         self._coin = UniformSampler(rng)
-        self._local = _Subsets()
         self._upstream: list[Any] | None = None
+        self._origin: list[Any] | None = None
+        self._plan_source: list[Any] | None = None
+        self._plan_origin_up: tuple[bool, ...] | None = None
+        self._plan: tuple[list[Any], float, list[tuple[float, list[Any]]]] = ([], 1.0, [])
         self.failovers = 0
         """Attempts sent out of the zone because no local replica was left."""
         self.spills = 0
-        """Attempts sent to all zones because the local zone had lost part of its capacity."""
+        """Attempts sent to another zone by zone-aware routing (the residual the local zone cannot take)."""
 
     def see_upstream(self, servers: list[Any]) -> None:
         """The load balancer's whole upstream (in rotation or not; the list may grow or shrink later)."""
         self._upstream = servers
 
-    def _split(self, candidates: list[Any]) -> tuple[list[Any], list[Any], float]:
-        """Local and remote candidates and the probability of staying local (recomputed when the rotation
-        changes)."""
+    def see_origin(self, balancers: list[Any]) -> None:
+        """The originating side: every load balancer fronting this upstream (this one included), each with
+        ``zone`` and ``available``."""
+        self._origin = balancers
+
+    def _local_pct(self) -> dict[str, float]:
+        """The originating side's share per zone."""
+        if self._origin is not None:
+            zones = [b.zone for b in self._origin if b.available]
+        elif self._upstream:
+            zones = [s.zone for s in self._upstream]
+        else:
+            return {}
+        return {z: zones.count(z) / len(zones) for z in set(zones)} if zones else {}
+
+    def _make_plan(self, candidates: list[Any]) -> tuple[list[Any], float, list[tuple[float, list[Any]]]]:
+        """Local candidates, the probability of staying local, and the spill zones with cumulative weights."""
         zone = self.zone
         local = [s for s in candidates if s.zone == zone]
-        remote = [s for s in candidates if s.zone != zone]
-        upstream = self._upstream
-        if not local or not remote or not upstream or not self.failover:
-            return local, remote, 1.0
-        expected = sum(1 for s in upstream if s.zone == zone) / len(upstream)
-        return local, remote, min(1.0, len(local) / (len(candidates) * expected)) if expected else 1.0
+        local_pct = self._local_pct()
+        if not local or not self.failover or not local_pct.get(zone):
+            return local, 1.0, []
+        n = len(candidates)
+        by_zone: dict[str, list[Any]] = {}
+        for s in candidates:
+            by_zone.setdefault(s.zone, []).append(s)
+        upstream_local = len(local) / n
+        if upstream_local >= local_pct[zone]:
+            return local, 1.0, []
+        residual = [(len(members) / n - local_pct.get(z, 0.0), members)
+                    for z, members in sorted(by_zone.items()) if z != zone]
+        residual = [(r, members) for r, members in residual if r > 0]
+        if not residual:
+            return local, 1.0, []
+        total = sum(r for r, _ in residual)
+        spill: list[tuple[float, list[Any]]] = []
+        acc = 0.0
+        for r, members in residual:
+            acc += r / total
+            spill.append((acc, members))
+        return local, upstream_local / local_pct[zone], spill
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
-        local, remote, stay = self._local.get(candidates, self._split)
+        origin = self._origin
+        up = None if origin is None else tuple(b.available for b in origin)
+        if candidates is not self._plan_source or up != self._plan_origin_up:
+            self._plan_source = candidates  # held, so its identity cannot be reused by a new list
+            self._plan_origin_up = up
+            self._plan = self._make_plan(candidates)
+        local, stay, spill = self._plan
         if local:
             if stay < 1.0 and self._coin() >= stay:
                 self.spills += 1
-                return self._inner.pick(remote, attempt)
+                members = spill[0][1]
+                if len(spill) > 1:
+                    u = self._coin()
+                    members = next((m for acc, m in spill if u < acc), spill[-1][1])
+                return self._inner.pick(members, attempt)
             return self._inner.pick(local, attempt)
         if not self.failover:
             return None

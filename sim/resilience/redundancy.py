@@ -2,8 +2,8 @@
 
 Configuration only (no extra code on the request path):
 - N+k replicas: ``pools[].replicas`` (deploy k more than the load needs);
-- pools in several zones: ``pools[].zones`` with ``balancing.kind: zone_aware`` (local first, spilling
-  to the other zones in proportion to the capacity the local zone lost);
+- pools in several zones: ``pools[].zones`` with ``balancing.kind: zone_aware`` (local first, spilling the residual
+  the local zone cannot take to the zones with spare capacity, as Envoy);
 - cells with a thin router: one load balancer and pool per cell, and a client with
   ``lb_selection: by_user`` (each user always goes to the same cell);
 - shuffle sharding: ``balancing.kind: shuffle_shard`` with ``shard_size`` (see

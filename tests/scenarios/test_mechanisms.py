@@ -300,6 +300,21 @@ def test_zone_failover_keeps_availability_with_headroom_and_not_without():
     assert overloaded and all(name not in ("p-0", "p-3", "p-6") for name in overloaded)
 
 
+def test_one_zone_aware_balancer_uses_the_replicas_of_every_zone():
+    """Regression: one zone-aware load balancer in zone-a, replicas in two zones, no fault. Envoy weighs the
+    origins' spread (all in zone-a) against the upstream's (half in each): half the traffic crosses zones.
+    It used to keep everything in zone-a: 30 rps on the 20 rps there, most of it rejected."""
+    zones = ["zone-a", "zone-b"]
+    data = scenario([plain_pool("p", 4, queue=20, zones=zones)], [client(30.0, zone="zone-a", timeout_s=5.0)],
+                    lbs=[{"name": "lb", "zone": "zone-a", "upstream": ["p"], "balancing": {"kind": "zone_aware"}}],
+                    duration_s=120, policies={"retry": {"max_attempts": 1}}, zones=zones)
+    result, stack = run_with(data, record_requests=True)
+    assert availability(result, 10) > 0.99
+    served = result.summary["components"]
+    per_zone = {z: sum(served[s.name]["completed"] for s in stack.servers if s.zone == z) for z in zones}
+    assert per_zone["zone-b"] == pytest.approx(per_zone["zone-a"], rel=0.1)
+
+
 # --- shuffle sharding ------------------------------------------------------------------------------
 
 def shard_run(kind: str) -> tuple[RunResult, Any]:

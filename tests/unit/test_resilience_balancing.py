@@ -113,3 +113,61 @@ def test_shuffle_shard_spreads_customers_as_the_combinatorics_say():
 
 def test_panic_threshold():
     assert panic_active(4, 10, 50.0) and not panic_active(5, 10, 50.0) and not panic_active(0, 0, 50.0)
+
+
+def balancers_in(*zones: str) -> list[SimpleNamespace]:
+    return [SimpleNamespace(zone=z, available=True) for z in zones]
+
+
+def spill_share(balancer, rotation, n: int = 20_000) -> dict[str, float]:
+    zones = [balancer.pick(rotation, attempt(u)).zone for u in range(n)]
+    return {z: zones.count(z) / n for z in sorted(set(zones))}
+
+
+def test_zone_aware_one_balancer_spreads_over_the_upstream_zones():
+    """Envoy: local_pct (the origins' share in zone-a) 1.0 > upstream_pct 0.5, so half stays local and the
+    residual goes to zone-b; every replica gets the same share (the bug kept everything in zone-a)."""
+    pool = servers(6)
+    for s in pool:
+        s.outstanding = 0
+    balancer = make("zone_aware")
+    balancer.see_upstream(pool)
+    balancer.see_origin(balancers_in("zone-a"))
+    share = spill_share(balancer, pool)
+    assert share["zone-a"] == pytest.approx(0.5, abs=0.015) and share["zone-b"] == pytest.approx(0.5, abs=0.015)
+
+
+def test_zone_aware_spills_the_residual_by_each_zone_residual_capacity():
+    """Origins 2/3 in zone-a, 1/3 in zone-b; replicas 1/4 a, 1/4 b, 1/2 c: stay local 0.25 / (2/3) = 0.375;
+    residual b = 1/4 - 1/3 < 0 gets nothing, c = 1/2 gets all of the spill."""
+    pool = [SimpleNamespace(name=f"p-{i}", zone=z, outstanding=0)
+            for i, z in enumerate(["zone-a", "zone-b", "zone-c", "zone-c"])]
+    balancer = make("zone_aware")
+    balancer.see_upstream(pool)
+    balancer.see_origin(balancers_in("zone-a", "zone-a", "zone-b"))
+    share = spill_share(balancer, pool)
+    assert "zone-b" not in share
+    assert share["zone-a"] == pytest.approx(0.375, abs=0.015)
+    # two zones with residual capacity share the spill in proportion to it
+    pool = [SimpleNamespace(name=f"p-{i}", zone=z, outstanding=0)
+            for i, z in enumerate(["zone-a"] + ["zone-b"] * 3 + ["zone-c"] * 6)]
+    balancer = make("zone_aware")
+    balancer.see_origin(balancers_in("zone-a"))
+    share = spill_share(balancer, pool)
+    assert share["zone-a"] == pytest.approx(0.1, abs=0.01)
+    assert share["zone-b"] == pytest.approx(0.3, abs=0.015) and share["zone-c"] == pytest.approx(0.6, abs=0.015)
+
+
+def test_zone_aware_origins_that_are_down_leave_the_spread():
+    """Three origins, one per zone, keep all traffic local; with the zone-b origin down (its zone's clients
+    are gone) the zone-a origin's local share is 1/2 > 1/3 of the replicas, so it spills."""
+    pool = [SimpleNamespace(name=f"p-{i}", zone=z, outstanding=0)
+            for i, z in enumerate(["zone-a", "zone-b", "zone-c"] * 2)]
+    origins = balancers_in("zone-a", "zone-b", "zone-c")
+    balancer = make("zone_aware")
+    balancer.see_origin(origins)
+    assert spill_share(balancer, pool, 2000) == {"zone-a": 1.0}
+    origins[1].available = False  # origins now 1/2 in zone-a, 1/2 in zone-c
+    share = spill_share(balancer, pool)
+    assert share["zone-a"] == pytest.approx(2 / 3, abs=0.015)
+    assert share["zone-b"] == pytest.approx(1 / 3, abs=0.015), "residual b = 1/3 - 0; c = 1/3 - 1/2 < 0"
