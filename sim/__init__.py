@@ -7,7 +7,8 @@
 
 from sim.experiment.run import run
 from sim.observe.result import RunResult
-from sim.spec import Scenario, ScenarioError, load_scenario, parse_scenario, parse_scenario_text
+from sim.spec import Scenario, ScenarioError, load_scenario, parse_scenario, parse_scenario_text, with_changes
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "parse_scenario", "parse_scenario_text", "run"]
+__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "parse_scenario", "parse_scenario_text", "run",
+           "with_changes"]
 __version__ = "0.1.0"

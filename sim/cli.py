@@ -42,10 +42,26 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _load(path: str, check_traces: bool = False):
-    """The scenario, or exit 2 after printing every problem; ``check_traces`` also reads its trace files."""
+def _changes(args: argparse.Namespace) -> dict:
+    """The ``--set path=value`` changes of a command, or exit 2 naming the malformed one."""
+    from sim.spec.overrides import OverrideError, parse_assignment
+
+    changes = {}
+    for text in getattr(args, "set", None) or []:
+        try:
+            path, value = parse_assignment(text)
+        except OverrideError as err:
+            print(f"--set {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        changes[path] = value
+    return changes
+
+
+def _load(path: str, check_traces: bool = False, changes: dict | None = None):
+    """The scenario with its ``--set`` changes, or exit 2 after printing every problem; ``check_traces``
+    also reads its trace files."""
     try:
-        scenario = load_scenario(path)
+        scenario = load_scenario(path, changes)
     except ScenarioError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
@@ -77,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment.run import run
     from sim.report.files import write_run
 
-    scenario = _load(args.scenario, check_traces=True)
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
     if args.out:
         out = Path(args.out)
     else:
@@ -144,7 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _load(args.scenario, check_traces=True)
+    _load(args.scenario, check_traces=True, changes=_changes(args))
     print("ok")
     return 0
 
@@ -158,7 +174,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from sim.assembly import topology_graph
     from sim.report.figures import save_topology
 
-    scenario = _load(args.scenario)
+    scenario = _load(args.scenario, changes=_changes(args))
     out = Path(args.out) if args.out else Path(f"{scenario.name}-topology.png")
     try:
         save_topology(topology_graph(scenario), out)
@@ -167,6 +183,111 @@ def cmd_graph(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {out}")
     return 0
+
+
+# --- experiments: replicate, compare, sweep, search (sim.experiment does the work) ---------------------------
+
+
+def _set_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="change the scenario without editing it, e.g. pools.gpu.replicas=10 (repeatable)")
+
+
+def _experiment_args(p: argparse.ArgumentParser, n_default: int | None) -> None:
+    _set_arg(p)
+    p.add_argument("-n", "--runs", type=int, default=n_default, help="replications (seeds) per design or point")
+    p.add_argument("--first-seed", type=seed_arg, default=None,
+                   help="seeds are FIRST, FIRST+1, ... (default: the first scenario's run.seed)")
+    p.add_argument("--metric", action="append", default=None,
+                   help="headline metric (repeatable; default availability, goodput_rps, latency_p99_s, ttft_p99_s)")
+    p.add_argument("--analysis", action="store_true", help="also compute stuck (metastable) and recovery_s per run")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: every core)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="run on a Dask cluster: tcp://host:8786, or 'local' for a LocalCluster")
+    p.add_argument("--out", default=None, help="experiment directory (default: runs/<command>-<scenario>/); "
+                   "re-running resumes it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--check", action="store_true", help="exit 1 when the expectation does not hold")
+
+
+def _executor(args: argparse.Namespace):
+    from sim.experiment.executors import Executor
+
+    if args.workers is not None and args.workers < 1:
+        print(f"--workers: must be at least 1, got {args.workers}", file=sys.stderr)
+        raise SystemExit(2)
+    return Executor(workers=args.workers, dask=args.dask, progress=not args.no_progress)
+
+
+def _store(args: argparse.Namespace, command: str, name: str):
+    from sim.experiment.store import Store
+
+    out = Path(args.out) if args.out else Path("runs") / f"{command}-{name}"
+    try:
+        return Store(out)
+    except NotADirectoryError as err:
+        print(str(err), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _headline(args: argparse.Namespace) -> tuple[str, ...]:
+    from sim.experiment.metrics import HEADLINE
+
+    return tuple(args.metric) if args.metric else HEADLINE
+
+
+def _bad(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 2
+
+
+def _interrupted(err, store) -> int:
+    print(f"interrupted: {len(err.records)} runs finished are kept in {store.root}/runs; "
+          "re-run the same command to resume", file=sys.stderr)
+    return 130
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from sim.experiment.executors import Interrupted
+    from sim.experiment.metrics import Target
+    from sim.experiment.replicate import replicate, write_replication
+
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    try:
+        targets = [Target.parse(t) for t in args.target]
+    except ValueError as err:
+        return _bad(f"--target {err}")
+    store = _store(args, "replicate", scenario.name)
+    try:
+        rep = replicate(scenario, args.runs, precision=args.precision, max_runs=args.max_runs,
+                        headline=_headline(args), first_seed=args.first_seed, analysis=args.analysis,
+                        executor=_executor(args), store=store)
+    except ValueError as err:
+        return _bad(f"--{err}")
+    except Interrupted as err:
+        return _interrupted(err, store)
+    write_replication(rep, store, {"command": "replicate", "set": args.set})
+    print(rep.format())
+    held = rep.failures == 0 and (rep.precision_met is not False)
+    for t in targets:
+        ok, bound = t.met([r[t.metric] for r in rep.rows if r.get(t.metric) is not None], args.confidence)
+        held &= ok
+        print(f"target {t}: {'met' if ok else 'NOT met'} with {args.confidence:g} confidence (bound {bound})")
+    print(f"results in {store.root}/")
+    return 1 if args.check and not held else 0
+
+
+def add_experiment_commands(sub) -> None:
+    """The experiment commands' parsers."""
+    rep = sub.add_parser("replicate", help="run a scenario on many seeds: every metric with mean, 95 % CI, min, max")
+    rep.add_argument("scenario")
+    _experiment_args(rep, None)
+    rep.add_argument("--precision", default=None,
+                     help="add seeds until every headline 95 %% CI half-width is below this (absolute, or 5%%)")
+    rep.add_argument("--max-runs", type=int, default=200, help="most runs the precision procedure may use")
+    rep.add_argument("--target", action="append", default=[], help="expectation, e.g. availability>=0.999")
+    rep.add_argument("--confidence", type=float, default=0.95, help="confidence of --target (one-sided)")
+    rep.set_defaults(func=cmd_replicate)
 
 
 def seed_arg(text: str) -> int:
@@ -190,6 +311,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--no-figures", action="store_true", help="skip the timeline PNG")
     r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")
     r.add_argument("--report", action="store_true", help="also analyse the run and write report.html")
+    _set_arg(r)
     r.set_defaults(func=cmd_run)
     a = sub.add_parser("analyze", help="analyse a run directory: verdict, cascade, recovery, incident, budget")
     a.add_argument("run_dir", help="a directory written by chaossim run")
@@ -199,13 +321,16 @@ def parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
     v = sub.add_parser("validate", help="check a scenario file; print ok or every problem")
     v.add_argument("scenario")
+    _set_arg(v)
     v.set_defaults(func=cmd_validate)
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.set_defaults(func=cmd_schema)
     g = sub.add_parser("graph", help="draw a scenario's topology as PNG")
     g.add_argument("scenario")
     g.add_argument("--out", default=None, help="PNG path (default: <scenario>-topology.png)")
+    _set_arg(g)
     g.set_defaults(func=cmd_graph)
+    add_experiment_commands(sub)
     return p
 
 

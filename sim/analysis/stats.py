@@ -1,30 +1,33 @@
-"""Confidence intervals for simulator output (standard library and numpy only).
+"""Confidence intervals and tests for simulator output, backed by scipy.stats.
 
-``t_quantile`` inverts the Student t distribution function, which is computed
-from the regularized incomplete beta function (continued fraction, Lentz's
-method), so it is accurate to roughly 1e-10 rather than being a table or a
-truncated series.  Closed forms are used for 1 and 2 degrees of freedom.
+Replications of a run are i.i.d. (each seed draws fresh random streams), so a metric's mean across
+replications gets a Student t interval (``mean_ci``); one long autocorrelated run gets a batch-means
+interval (``batch_means_ci``). Designs compared on common random numbers are compared by the paired
+differences of their replications (``paired_ci``), and many comparisons at once are corrected with
+Holm's step-down procedure (``holm``), which controls the family-wise error rate without assuming
+independence between the tests.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as _st
 
 __all__ = [
     "ConfidenceInterval",
+    "PairedComparison",
     "batch_means_ci",
+    "holm",
     "mean_ci",
+    "one_sided_bound",
+    "paired_ci",
     "t_cdf",
     "t_quantile",
 ]
-
-# Above this many degrees of freedom the three-term Cornish-Fisher expansion of
-# the t quantile is accurate to far better than 1e-10 and is used directly.
-_CORNISH_FISHER_DOF = 1e7
 
 
 @dataclass(frozen=True)
@@ -42,147 +45,16 @@ class ConfidenceInterval:
         return self.low <= value <= self.high
 
 
-# --------------------------------------------------------------------------
-# Special functions
-# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairedComparison:
+    """The mean of paired differences (b - a) with its t interval and the paired t test's two-sided p-value.
 
+    ``p_value`` is 1.0 when every difference is the same (no spread: the test is undefined, and a
+    design that changes nothing on any seed is not evidence of a difference).
+    """
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction for the incomplete beta function (Numerical Recipes 6.4, modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = 1.0
-    d = 1.0 - qab * x / qap
-    if abs(d) < tiny:
-        d = tiny
-    d = 1.0 / d
-    h = d
-    for m in range(1, 10_000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        if abs(d) < tiny:
-            d = tiny
-        c = 1.0 + aa / c
-        if abs(c) < tiny:
-            c = tiny
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        if abs(d) < tiny:
-            d = tiny
-        c = 1.0 + aa / c
-        if abs(c) < tiny:
-            c = tiny
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            return h
-    raise ArithmeticError("incomplete beta continued fraction did not converge")
-
-
-def _lgamma_half_ratio(a: float) -> float:
-    """Return lgamma(a + 1/2) - lgamma(a) without cancellation for large a."""
-    if a < 50.0:
-        return math.lgamma(a + 0.5) - math.lgamma(a)
-    # Asymptotic (Stirling) series; the truncation error is < 1e-15 for a >= 50.
-    return (
-        0.5 * math.log(a)
-        - 1.0 / (8.0 * a)
-        + 1.0 / (192.0 * a**3)
-        - 1.0 / (640.0 * a**5)
-        + 17.0 / (14336.0 * a**7)
-    )
-
-
-_LGAMMA_HALF = 0.5 * math.log(math.pi)  # lgamma(1/2)
-
-
-def _t_logs(t: float, dof: float) -> tuple[float, float, float]:
-    """Return (log1p(t^2/dof), x, 1 - x) with x = dof / (dof + t^2), overflow-safe."""
-    s = abs(t) / math.sqrt(dof)
-    if s > 1e150:
-        log1p_s2 = 2.0 * math.log(s)
-        return log1p_s2, math.exp(-log1p_s2), 1.0
-    s2 = s * s
-    return math.log1p(s2), 1.0 / (1.0 + s2), s2 / (1.0 + s2)
-
-
-def _t_log_upper_tail(t: float, dof: float) -> float:
-    """log P(T > t) for t >= 0, from P(T > t) = 0.5 * I_x(dof/2, 1/2) with x = dof / (dof + t^2)."""
-    if t == 0.0:
-        return math.log(0.5)
-    a, b = 0.5 * dof, 0.5
-    log1p_s2, x, one_minus_x = _t_logs(t, dof)
-    log_beta = _LGAMMA_HALF - _lgamma_half_ratio(a)  # log B(a, 1/2)
-    log_1mx = math.log(one_minus_x) if one_minus_x < 1.0 else 0.0
-    log_front = -a * log1p_s2 + b * log_1mx - log_beta
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.log(0.5) + log_front + math.log(_betacf(a, b, x) / a)
-    return math.log(0.5) + math.log1p(-math.exp(log_front) * _betacf(b, a, one_minus_x) / b)
-
-
-def _t_upper_tail(t: float, dof: float) -> float:
-    """P(T > t) for t >= 0."""
-    return math.exp(_t_log_upper_tail(t, dof))
-
-
-def _t_log_pdf(t: float, dof: float) -> float:
-    log_norm = _lgamma_half_ratio(0.5 * dof) - 0.5 * math.log(dof * math.pi)
-    log1p_s2, _, _ = _t_logs(t, dof)
-    return log_norm - 0.5 * (dof + 1.0) * log1p_s2
-
-
-def _normal_quantile(p: float) -> float:
-    """Standard normal quantile (Acklam's rational approximation refined by one Halley step on erfc)."""
-    a = (
-        -3.969683028665376e01,
-        2.209460984245205e02,
-        -2.759285104469687e02,
-        1.383577518672690e02,
-        -3.066479806614716e01,
-        2.506628277459239e00,
-    )
-    b = (
-        -5.447609879822406e01,
-        1.615858368580409e02,
-        -1.556989798598866e02,
-        6.680131188771972e01,
-        -1.328068155288572e01,
-    )
-    c = (
-        -7.784894002430293e-03,
-        -3.223964580411365e-01,
-        -2.400758277161838e00,
-        -2.549732539343734e00,
-        4.374664141464968e00,
-        2.938163982698783e00,
-    )
-    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
-    p_low = 0.02425
-    if p < p_low:
-        q = math.sqrt(-2.0 * math.log(p))
-        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
-            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
-        )
-    elif p <= 1.0 - p_low:
-        q = p - 0.5
-        r = q * q
-        x = (
-            (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
-            * q
-            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
-        )
-    else:
-        q = math.sqrt(-2.0 * math.log1p(-p))
-        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
-            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0
-        )
-    e = 0.5 * math.erfc(-x / math.sqrt(2.0)) - p
-    u = e * math.sqrt(2.0 * math.pi) * math.exp(0.5 * x * x)
-    return x - u / (1.0 + 0.5 * x * u)
+    diff: ConfidenceInterval
+    p_value: float
 
 
 def _check_dof(dof: float) -> float:
@@ -195,74 +67,17 @@ def _check_dof(dof: float) -> float:
     return v
 
 
-# --------------------------------------------------------------------------
-# Student t
-# --------------------------------------------------------------------------
-
-
 def t_cdf(t: float, dof: float) -> float:
-    """Student t distribution function via the regularized incomplete beta function (Abramowitz & Stegun
-    26.7.1).
-    """
+    """Student t distribution function (scipy.stats.t)."""
     v = _check_dof(dof)
     x = float(t)
     if math.isnan(x):
         raise ValueError("t must not be NaN")
-    if math.isinf(x):
-        return 1.0 if x > 0 else 0.0
-    tail = _t_upper_tail(abs(x), v)
-    return 1.0 - tail if x >= 0 else tail
-
-
-def _t_upper_quantile(tail: float, v: float) -> float:
-    """Return t >= 0 with P(T > t) = tail, for 0 < tail < 0.5."""
-    if v == 1.0:
-        return 1.0 / math.tan(math.pi * tail)
-    if v == 2.0:
-        return (1.0 - 2.0 * tail) / math.sqrt(2.0 * tail * (1.0 - tail))
-    z = -_normal_quantile(tail)
-    # Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5): the starting point,
-    # and the answer itself once dof exceeds _CORNISH_FISHER_DOF.
-    z2 = z * z
-    t = z + z * (z2 + 1.0) / (4.0 * v) + z * ((5.0 * z2 + 16.0) * z2 + 3.0) / (96.0 * v * v)
-    if v > _CORNISH_FISHER_DOF:
-        return t
-    t = max(t, z, 1e-300)
-
-    # Newton's method on u = log t for log P(T > t) = log(tail), which is nearly
-    # linear in the tails, safeguarded by a bracket [lo, hi] on t.
-    log_tail = math.log(tail)
-    lo, hi = 0.0, math.inf  # P(T > lo) > tail > P(T > hi)
-    for _ in range(300):
-        log_q = _t_log_upper_tail(t, v)
-        h = log_q - log_tail
-        if h > 0.0:
-            lo = t
-        elif h < 0.0:
-            hi = t
-        else:
-            return t
-        # d(log Q)/d(log t) = -t pdf(t) / Q(t)
-        slope = math.exp(_t_log_pdf(t, v) + math.log(t) - log_q)
-        step = h / slope
-        new = t * math.exp(step) if step < 700.0 else math.inf
-        if not (math.isfinite(new) and lo < new < hi):
-            if math.isinf(hi):
-                new = 16.0 * lo + 1.0
-                if not math.isfinite(new):
-                    return math.inf
-            else:
-                new = 0.5 * (lo + hi)
-        if abs(new - t) <= 1e-15 * new:
-            return new
-        t = new
-    return t
+    return float(_st.t.cdf(x, v))
 
 
 def t_quantile(p: float, dof: float) -> float:
-    """Student t quantile by safeguarded Newton inversion of the incomplete-beta CDF (Abramowitz & Stegun
-    26.7.1; closed forms for dof 1 and 2).
-    """
+    """Student t quantile (scipy.stats.t.ppf), for 0 < p < 1."""
     v = _check_dof(dof)
     try:
         prob = float(p)
@@ -272,14 +87,7 @@ def t_quantile(p: float, dof: float) -> float:
         raise ValueError(f"p must be strictly between 0 and 1, got {p!r}")
     if prob == 0.5:
         return 0.0
-    if prob < 0.5:
-        return -_t_upper_quantile(prob, v)
-    return _t_upper_quantile(1.0 - prob, v)  # 1 - prob is exact for prob >= 0.5
-
-
-# --------------------------------------------------------------------------
-# Confidence intervals
-# --------------------------------------------------------------------------
+    return float(_st.t.ppf(prob, v))
 
 
 def _as_1d_finite(name: str, values: Iterable[float]) -> np.ndarray:
@@ -311,6 +119,44 @@ def mean_ci(samples: Iterable[float], confidence: float = 0.95) -> ConfidenceInt
     sd = float(x.std(ddof=1))
     half = t_quantile(0.5 * (1.0 + conf), n - 1) * sd / math.sqrt(n)
     return ConfidenceInterval(mean=mean, low=mean - half, high=mean + half, half_width=half, n=n)
+
+
+def one_sided_bound(samples: Iterable[float], confidence: float, side: str) -> float:
+    """A one-sided t confidence bound for the mean: ``side='lower'`` gives L with P(mean >= L) = confidence."""
+    conf = _check_confidence(confidence)
+    x = _as_1d_finite("samples", samples)
+    if x.size < 2:
+        raise ValueError(f"one_sided_bound needs at least 2 samples, got {x.size}")
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
+    margin = t_quantile(conf, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return float(x.mean()) - margin if side == "lower" else float(x.mean()) + margin
+
+
+def paired_ci(a: Iterable[float], b: Iterable[float], confidence: float = 0.95) -> PairedComparison:
+    """Paired comparison of ``b`` against ``a`` (same seeds, same order): CI of mean(b - a), paired t test."""
+    x = _as_1d_finite("a", a)
+    y = _as_1d_finite("b", b)
+    if x.shape != y.shape:
+        raise ValueError(f"paired samples must have the same length, got {x.size} and {y.size}")
+    d = y - x
+    ci = mean_ci(d, confidence)
+    if ci.half_width == 0.0:
+        return PairedComparison(ci, 1.0 if ci.mean == 0.0 else 0.0)
+    return PairedComparison(ci, float(_st.ttest_rel(y, x).pvalue))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (step-down, family-wise error rate): reject test i at level a if adjusted <= a."""
+    p = np.asarray(p_values, dtype=float)
+    if p.ndim != 1 or np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
+        raise ValueError("p_values must be a list of probabilities")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return [float(v) for v in adjusted]
 
 
 def batch_means_ci(
