@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,20 +90,46 @@ def _trace_problems(scenario) -> list[str]:
     return problems
 
 
+def _run_dir_for(scenario, out_arg: str | None) -> Path:
+    """The results directory: ``--out``, else runs/<scenario>-<UTC time>/ (a fresh one per run)."""
+    if out_arg:
+        return Path(out_arg)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path("runs") / f"{scenario.name}-{stamp}"
+    n = 1
+    while out.exists():  # two runs in the same second get their own directories
+        n += 1
+        out = Path("runs") / f"{scenario.name}-{stamp}-{n}"
+    return out
+
+
+def verdict_line(analysis: dict) -> str:
+    """The one line that says whether the steady state held: ``steady state held: ...``."""
+    return f"steady state {analysis['headline']}"
+
+
+def check_exit_code(analysis: dict) -> int:
+    """``--check``: 0 when the steady state held, 1 otherwise (deviated, or nothing could be judged)."""
+    return 0 if analysis["verdict"] == "held" else 1
+
+
+def run_json(summary: dict, analysis: dict, out: Path, report: Path | None) -> str:
+    """What ``chaossim run --json`` prints: the summary, the verdict and where the results are."""
+    verdict = {"verdict": analysis["verdict"], "headline": analysis["headline"],
+               "line": verdict_line(analysis), "failures": analysis["steady_state"]["failures"],
+               "recovery": analysis["metastability"]["verdict"]}
+    doc = {"summary": summary, "verdict": verdict, "results": str(out),
+           "report": None if report is None else str(report)}
+    return json.dumps(doc, indent=2, sort_keys=True, allow_nan=False)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.analysis import analyze
     from sim.experiment.run import run
     from sim.report.files import write_run
 
     scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
-    if args.out:
-        out = Path(args.out)
-    else:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{scenario.name}-{stamp}"
-        n = 1
-        while out.exists():  # two runs in the same second get their own directories
-            n += 1
-            out = Path("runs") / f"{scenario.name}-{stamp}-{n}"
+    out = _run_dir_for(scenario, args.out)
     if out.exists() and not out.is_dir():
         print(f"{out}: exists and is not a directory", file=sys.stderr)
         return 2
@@ -116,15 +143,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"{out}: cannot write results ({err.strerror or err})", file=sys.stderr)
         return 2
-    print(summary_table(result.summary))
+    # with --json, stdout carries the JSON document only; the words go to stderr
+    say = sys.stderr if args.json else sys.stdout
+    print(summary_table(result.summary), file=say)
+    report = None
     if args.report:
         from sim.report.html import build_report, write_analysis
 
-        path, analysis = build_report(result, out)
+        report, analysis = build_report(result, out)
         write_analysis(analysis, out)
-        print(f"report in {path}")
-    print(f"results in {out}/")
-    return 0
+        print(f"report in {report}", file=say)
+    else:
+        analysis = analyze(result)
+    print(verdict_line(analysis), file=say)
+    print(f"results in {out}/", file=say)
+    if args.json:
+        print(run_json(result.summary, analysis, out, report))
+    return check_exit_code(analysis) if args.check else 0
 
 
 def _run_dir_error(err: Exception) -> int:
@@ -154,7 +189,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path, a = build_report(Path(args.run_dir))
     except RunDirError as err:
         return _run_dir_error(err)
-    print(f"steady state {a['headline']}")
+    print(verdict_line(a))
     print(f"wrote {path}")
     return 0
 
@@ -312,6 +347,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")
     r.add_argument("--report", action="store_true", help="also analyse the run and write report.html")
     _set_arg(r)
+    r.add_argument("--check", action="store_true",
+                   help="exit code says whether the steady state held: 0 held, 1 deviated (or not judged), 2 bad input")
+    r.add_argument("--json", action="store_true",
+                   help="print the summary and the verdict as JSON on stdout (the usual text goes to stderr)")
     r.set_defaults(func=cmd_run)
     a = sub.add_parser("analyze", help="analyse a run directory: verdict, cascade, recovery, incident, budget")
     a.add_argument("run_dir", help="a directory written by chaossim run")

@@ -45,8 +45,10 @@ def analyze_full(result_or_dir: Any) -> tuple[dict[str, Any], Any]:
     """The analysis (JSON-ready) and the run data it came from; the cascade DiGraph is in ``cascade_graph``."""
     from sim.analysis.budget import error_budget
     from sim.analysis.cascade import analyze_cascade, graph_to_json
+    from sim.analysis.clock import Anchor
     from sim.analysis.incident import incident
     from sim.analysis.metastability import metastability
+    from sim.analysis.observability import observability_gap
     from sim.analysis.slo import steady_state
     from sim.analysis.windows import Series, triggers
 
@@ -58,12 +60,14 @@ def analyze_full(result_or_dir: Any) -> tuple[dict[str, Any], Any]:
     cascade["graph"] = graph_to_json(graph)
     meta = metastability(data, series)
     inc = incident(data, steady, meta, series)
+    anchor = Anchor.from_run(data.scenario.run)
     m = data.summary.get("measured", {})
     out = {
         "version": ANALYSIS_VERSION,
         "run": {"scenario": data.summary.get("scenario", data.scenario.name), "seed": data.seed,
                 "description": data.scenario.description, "duration_s": data.scenario.run.duration_s,
-                "warmup_s": data.scenario.run.warmup_s, "bucket_s": data.scenario.run.bucket_s},
+                "warmup_s": data.scenario.run.warmup_s, "bucket_s": data.scenario.run.bucket_s,
+                "clock": None if anchor is None else anchor.to_dict()},
         "verdict": steady["verdict"],
         "headline": steady["headline"],
         "triggers": [t.to_dict() for t in triggers(data)],
@@ -71,6 +75,7 @@ def analyze_full(result_or_dir: Any) -> tuple[dict[str, Any], Any]:
         "cascade": cascade,
         "metastability": meta,
         "incident": inc,
+        "observability": observability_gap(data, steady, inc, series),
         "budget": error_budget(data, series),
         "measured": {"availability": m.get("availability"), "goodput_rps": m.get("goodput_rps"),
                      "ended": m.get("ended"), "failures": m.get("failures", {}),
@@ -133,6 +138,8 @@ def format_analysis(a: dict[str, Any]) -> str:
     inc = a["incident"]
     lines += ["", "INCIDENT", f"  {inc['summary']}"]
     lines += [f"  {s['clock']}  {s['status']:<13} {s['text']}" for s in inc["status"]]
+    if a.get("observability"):
+        lines.append(f"  what monitoring saw: {a['observability']['summary']}")
     if inc["events"]:
         lines.append("  events:")
         lines += [f"    {e['clock']}  {e['event']:<15} {e['text']}" for e in inc["events"]]

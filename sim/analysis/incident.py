@@ -1,12 +1,15 @@
 """Monitoring and the incident timeline: alert rules over the simulated metrics, time to detect, to
 mitigate and to recover, and a status-page timeline (Investigating / Identified / Monitoring / Resolved).
 
-Alert rules are evaluated like Prometheus rules, once per time-series bucket (the evaluation
-interval) after the warm-up: the metric over the trailing ``window_s``; the alert is pending while
-the condition holds and fires once it has held for ``for_s``; it resolves at the first evaluation
-where the condition is false. A window with no data (no request ended) never satisfies a condition.
+Alert rules see what a real monitor sees (``sim.analysis.observability``): a served answer is an
+HTTP 200 whether it was right or silently wrong, so ratios and goodput count every served answer
+as a success; only a quality probe sees wrong answers. Rules are evaluated like Prometheus rules,
+once per time-series bucket (the evaluation interval) after the warm-up: the metric over the
+trailing ``window_s``; the alert is pending while the condition holds and fires once it has held
+for ``for_s``; it resolves at the first evaluation where the condition is false. A window with no
+data (no request ended) never satisfies a condition.
 
-Status-page entries, in simulated clock time from the start of the run:
+Status-page entries, in clock time (``run.start_at``; else simulated time from the start of the run):
 - Investigating: the first alert firing at or after the first trigger (time to detect);
 - Identified: the first scheduled mitigation after detection, else the end of the last trigger;
 - Monitoring: the first moment after Identified with no alert firing;
@@ -19,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.clock import Anchor, clock_text, sim_clock
+from sim.analysis.observability import monitor_served, probe_episodes, probe_rule_dict
 from sim.analysis.windows import Series, triggers
-from sim.spec.monitoring import AlertSpec
+from sim.spec.monitoring import INVISIBLE_REASONS, AlertSpec
 
 QUANTILES = {"latency_p50_s": ("latency", 0.5), "latency_p99_s": ("latency", 0.99), "ttft_p99_s": ("ttft", 0.99)}
 METRIC_WORDS = {
@@ -30,12 +35,8 @@ METRIC_WORDS = {
 }
 
 
-def clock(t_s: float | None) -> str | None:
-    """Simulated wall clock from the start of the run: HH:MM:SS."""
-    if t_s is None:
-        return None
-    s = int(round(t_s))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+clock = sim_clock
+"""Simulated clock from the start of the run: HH:MM:SS (a run without ``run.start_at``)."""
 
 
 def alert_rules(scenario: Any) -> tuple[list[AlertSpec], bool]:
@@ -54,6 +55,8 @@ def alert_rules(scenario: Any) -> tuple[list[AlertSpec], bool]:
         rules.append(AlertSpec(name="slo-ttft", metric="ttft_p99_s", op="above", threshold=slo.p99_ttft_s,
                                window_s=w, for_s=w))
     for reason, limit in sorted(slo.max_error_rate.items()):
+        if reason in INVISIBLE_REASONS:  # no HTTP monitor sees it: that is the quality probe's job
+            continue
         rules.append(AlertSpec(name=f"slo-{reason}", metric="error_ratio", reason=reason, op="above",
                                threshold=limit, window_s=w, for_s=w))
     return rules, True
@@ -67,6 +70,7 @@ def _condition(series: Series, rule: AlertSpec) -> tuple[np.ndarray, np.ndarray]
     safe = np.maximum(ended, 1)
     nodata = ended == 0
     metric = rule.metric
+    served_ok = monitor_served(series)  # what the monitor counts as successes (HTTP 200s)
     if metric in QUANTILES:
         which, q = QUANTILES[metric]
         served = series.served_counts(which)
@@ -80,12 +84,12 @@ def _condition(series: Series, rule: AlertSpec) -> tuple[np.ndarray, np.ndarray]
         value = np.full(series.n, np.nan)
         return (above if rule.op == "above" else below), value
     if metric == "success_ratio":
-        value = series.trailing(series.success, w) / safe
+        value = series.trailing(served_ok, w) / safe
     elif metric == "error_ratio":
-        bad = series.outcome.get(rule.reason) if rule.reason else series.ended - series.success
+        bad = series.outcome.get(rule.reason) if rule.reason else series.ended - served_ok
         value = series.trailing(bad if bad is not None else np.zeros(series.n), w) / safe
     elif metric == "goodput_rps":
-        value, nodata = series.trailing(series.success, w) / span_s, np.zeros(series.n, dtype=bool)
+        value, nodata = series.trailing(served_ok, w) / span_s, np.zeros(series.n, dtype=bool)
     elif metric == "arrival_rps":
         value, nodata = series.trailing(series.arrivals, w) / span_s, np.zeros(series.n, dtype=bool)
     elif metric == "attempt_rps":
@@ -97,9 +101,10 @@ def _condition(series: Series, rule: AlertSpec) -> tuple[np.ndarray, np.ndarray]
     return cond & ~nodata, value
 
 
-def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:
-    """Firing episodes of one rule: when it fired, when it resolved (None: still firing at the end)."""
-    cond, value = _condition(series, rule)
+def episodes_of(series: Series, name: str, cond: np.ndarray, for_s: float,
+                value_at: Any = None) -> list[dict[str, Any]]:
+    """Firing episodes of a condition evaluated per bucket: pending while it holds, firing after ``for_s``,
+    resolved at the first evaluation where it is false. ``value_at(i)`` gives the value shown at firing."""
     episodes: list[dict[str, Any]] = []
     pending_since: float | None = None
     firing: dict[str, Any] | None = None
@@ -108,15 +113,10 @@ def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:
         if cond[i]:
             if pending_since is None:
                 pending_since = t
-            if firing is None and t - pending_since >= rule.for_s - 1e-9:
-                v = value[i]
-                if rule.metric in QUANTILES:
-                    which, q = QUANTILES[rule.metric]
-                    lo = max(0, i - series.window_buckets(rule.window_s) + 1)
-                    qv = series.window_quantile(which, q, lo, i)
-                    v = np.nan if qv is None else qv
-                firing = {"alert": rule.name, "pending_s": pending_since, "fired_s": t, "resolved_s": None,
-                          "value": None if np.isnan(v) else float(v)}
+            if firing is None and t - pending_since >= for_s - 1e-9:
+                v = value_at(i) if value_at is not None else None
+                firing = {"alert": name, "pending_s": pending_since, "fired_s": t, "resolved_s": None,
+                          "value": None if v is None or np.isnan(v) else float(v)}
                 episodes.append(firing)
         else:
             pending_since = None
@@ -124,6 +124,21 @@ def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:
                 firing["resolved_s"] = t
                 firing = None
     return episodes
+
+
+def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:
+    """Firing episodes of one rule: when it fired, when it resolved (None: still firing at the end)."""
+    cond, value = _condition(series, rule)
+
+    def value_at(i: int) -> float:
+        if rule.metric in QUANTILES:
+            which, q = QUANTILES[rule.metric]
+            lo = max(0, i - series.window_buckets(rule.window_s) + 1)
+            qv = series.window_quantile(which, q, lo, i)
+            return np.nan if qv is None else qv
+        return value[i]
+
+    return episodes_of(series, rule.name, cond, rule.for_s, value_at)
 
 
 def _describe(rule: AlertSpec, value: float | None) -> str:
@@ -141,13 +156,18 @@ def _describe(rule: AlertSpec, value: float | None) -> str:
 def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Series | None = None) -> dict[str, Any]:
     """Alerts, mitigations, detection / mitigation / recovery times and the status-page timeline."""
     series = series or Series(data)
+    anchor = Anchor.from_run(data.scenario.run)
     rules, derived = alert_rules(data.scenario)
     trig = triggers(data)
     start = min((t.start_s for t in trig), default=None)
-    episodes = sorted((e for r in rules for e in evaluate_alert(series, r)), key=lambda e: (e["fired_s"], e["alert"]))
+    episodes = [e for r in rules for e in evaluate_alert(series, r)]
     by_name = {r.name: r for r in rules}
     for e in episodes:
         e["text"] = _describe(by_name[e["alert"]], e["value"])
+    probe = data.scenario.monitoring.quality_probe
+    if probe is not None:
+        episodes += probe_episodes(series, probe, data.seed)
+    episodes.sort(key=lambda e: (e["fired_s"], e["alert"]))
     mitigations = sorted(({"name": m.name, "at_s": m.at_s, "action": m.action, "fault": m.fault}
                           for m in data.scenario.monitoring.mitigations), key=lambda m: m["at_s"])
     events = [{"t_s": t.start_s, "event": "trigger starts", "text": f"{t.kind} {t.label} starts"} for t in trig]
@@ -161,9 +181,10 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
                for m in mitigations]
     events.sort(key=lambda e: e["t_s"])
     for e in events:
-        e["clock"] = clock(e["t_s"])
+        e["clock"] = clock_text(e["t_s"], anchor)
     out: dict[str, Any] = {
         "rules": [r.model_dump(mode="json") for r in rules], "rules_derived_from_slo": derived,
+        "quality_probe": None if probe is None else probe_rule_dict(probe),
         "alerts": episodes, "mitigations": mitigations,
         "mitigations_act": False, "events": events, "incident_start_s": start,
         "time_to_detect_s": None, "time_to_mitigate_s": None, "time_to_recover_s": None, "status": [],
@@ -211,8 +232,8 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
         status.append({"status": "Resolved", "t_s": t_res,
                        "text": "This incident has been resolved: every SLO tolerance holds again."})
         out["time_to_recover_s"] = t_res - start
-    for s in status:
-        s["clock"] = clock(s["t_s"])
+    for s in status:  # status pages give minutes (05:42 PT); the events table keeps seconds
+        s["clock"] = clock_text(s["t_s"], anchor, seconds=anchor is None)
     out["status"] = status
     resolved = status[-1]["status"] == "Resolved"
     out["summary"] = (f"detected after {out['time_to_detect_s']:g} s"

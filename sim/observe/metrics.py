@@ -15,6 +15,7 @@ from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Reques
 from sim.observe.histogram import N_BINS, LogHistogram, bin_index
 
 _SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
+_WRONG = OUTCOME_INDEX["wrong_answer"]
 
 
 class MetricsRecorder:
@@ -38,9 +39,9 @@ class MetricsRecorder:
         self.tpot = LogHistogram()
         self.measured_outcomes = [0] * len(OUTCOMES)
         self.records: list[tuple] | None = [] if record_requests else None
-        self.users: dict[str, tuple[bytearray, bytearray, bytearray, bytearray]] = {}
-        """Per client, four flags per user over the measured window: sent a request; saw a bad outcome; the
-        same two counting only requests that ended after ``incident_from_s``."""
+        self.users: dict[str, tuple[bytearray, bytearray, bytearray, bytearray, bytearray]] = {}
+        """Per client, five flags per user over the measured window: sent a request; saw a bad outcome; the
+        same two counting only requests that ended after ``incident_from_s``; was served a wrong answer."""
         self.incident_from_s = math.inf
         """When the first fault fired (set by the fault scheduler): impact is also counted from there on, so failures
         that happen without any fault do not inflate the blast radius."""
@@ -104,7 +105,7 @@ class MetricsRecorder:
         """Mark a user active (and hit, unless the outcome is a success); memory is bounded by the users count."""
         flags = self.users.get(client)
         if flags is None:
-            flags = self.users[client] = (bytearray(), bytearray(), bytearray(), bytearray())
+            flags = self.users[client] = (bytearray(), bytearray(), bytearray(), bytearray(), bytearray())
         active = flags[0]
         if user >= len(active):
             grow = bytes(user + 1 - len(active))
@@ -113,6 +114,8 @@ class MetricsRecorder:
         active[user] = 1
         if k:
             flags[1][user] = 1
+            if k == _WRONG:
+                flags[4][user] = 1
         if since:
             flags[2][user] = 1
             if k:
@@ -120,12 +123,14 @@ class MetricsRecorder:
 
     def user_counts(self) -> dict[str, int]:
         """Users who sent a request that ended in the measured window, and those who saw a non-success;
-        ``*_since_first_fault`` count only requests that ended after the first fault started."""
+        ``*_since_first_fault`` count only requests that ended after the first fault started; ``wrong_answer``
+        counts the users served at least one silently wrong answer (the truth no HTTP monitor sees)."""
         flags = list(self.users.values())
         return {"active": sum(f[0].count(1) for f in flags),
                 "affected": sum(f[1].count(1) for f in flags),
                 "active_since_first_fault": sum(f[2].count(1) for f in flags),
-                "affected_since_first_fault": sum(f[3].count(1) for f in flags)}
+                "affected_since_first_fault": sum(f[3].count(1) for f in flags),
+                "wrong_answer": sum(f[4].count(1) for f in flags)}
 
     def histogram_array(self, which: str) -> np.ndarray:
         """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""

@@ -59,12 +59,21 @@ def fault_windows(result: RunResult) -> list[tuple[str, float, float]]:
     return sorted(out, key=lambda w: w[1])
 
 
+TRIGGER_COLOUR = "#c62828"
+
+
 def _shade(ax, windows) -> None:
+    """Trigger windows: a light red band with solid edges and a red strip along the top of the panel.
+
+    Alert marks use the bottom strip (see ``_mark_incident``), so a trigger stays visible under an alert."""
     for _, t0, t1 in windows:
         if t1 > t0:
-            ax.axvspan(t0, t1, color="#c62828", alpha=0.08, lw=0)
+            ax.axvspan(t0, t1, color=TRIGGER_COLOUR, alpha=0.07, lw=0, zorder=0)
+            ax.axvspan(t0, t1, ymin=0.97, ymax=1.0, color=TRIGGER_COLOUR, alpha=0.8, lw=0, zorder=3)
+            for edge in (t0, t1):
+                ax.axvline(edge, color=TRIGGER_COLOUR, lw=0.8, alpha=0.6, zorder=3)
         else:  # a one-shot trigger: a line
-            ax.axvline(t0, color="#c62828", lw=1.2, alpha=0.7)
+            ax.axvline(t0, color=TRIGGER_COLOUR, lw=1.2, alpha=0.7, zorder=3)
 
 
 def state_segments(result: RunResult) -> dict[str, list[tuple[float, float, str]]]:
@@ -112,18 +121,55 @@ def _mark_incident(axes, analysis: dict | None, end_s: float) -> list:
     spans = _alert_spans(analysis)
     mitigations = analysis["incident"]["mitigations"] if analysis else []
     for a in axes:
-        for _, t0, t1 in spans:
-            a.axvspan(t0, t1 if t1 is not None else end_s, color=ALERT_COLOUR, alpha=0.10, lw=0, hatch="//")
+        for _, t0, t1 in spans:  # a strip along the bottom: the trigger's band and edges stay visible above it
+            a.axvspan(t0, t1 if t1 is not None else end_s, ymin=0.0, ymax=0.04, color=ALERT_COLOUR, alpha=0.9,
+                      lw=0, zorder=3)
         for m in mitigations:
             a.axvline(m["at_s"], color=MITIGATION_COLOUR, lw=1.2, ls="--")
     for m in mitigations:
         axes[0].annotate(m["name"], (m["at_s"], 0.98), xycoords=("data", "axes fraction"), fontsize=7,
                          color=MITIGATION_COLOUR, rotation=90, va="top", ha="left")
     if spans:
-        handles.append(Patch(facecolor=ALERT_COLOUR, alpha=0.3, hatch="//", label="alert firing"))
+        handles.append(Patch(facecolor=ALERT_COLOUR, alpha=0.9, label="alert firing"))
     if mitigations:
         handles.append(Line2D([0], [0], color=MITIGATION_COLOUR, ls="--", label="mitigation"))
     return handles
+
+
+def _legend_outside(ax, **kwargs) -> None:
+    """A legend to the right of the panel, never over the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, borderaxespad=0, **kwargs)
+
+
+def has_ttft(result: RunResult) -> bool:
+    """Whether a run has a time to first token worth drawing: some pool serves an LLM.
+
+    A plain-mode server answers in one piece, so its "first token" is the whole answer and a TTFT
+    line would only repeat the latency line."""
+    topology = getattr(getattr(result, "scenario", None), "topology", None)
+    if topology is not None:
+        return any(p.server.mode == "llm" for p in topology.pools)
+    col = result.timeseries.get("ttft_p99_s")
+    return col is not None and bool(np.isfinite(np.asarray(col, dtype=float)).any())
+
+
+def time_axis_label(analysis: dict | None) -> str:
+    """'simulated time (s)', or the wall clock's zone when the run has a ``run.start_at`` anchor."""
+    anchor = (analysis or {}).get("run", {}).get("clock")
+    return f"clock time ({anchor['zone']}, from {anchor['start']})" if anchor else "simulated time (s)"
+
+
+def clock_ticks(ax, analysis: dict | None) -> None:
+    """With a wall-clock anchor, label the shared time axis in clock times (HH:MM) instead of seconds."""
+    anchor = (analysis or {}).get("run", {}).get("clock")
+    if not anchor:
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    from sim.analysis.clock import Anchor
+
+    clk = Anchor.from_dict(anchor)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: clk.hhmm(x)))
 
 
 def draw_timeline(result: RunResult, analysis: dict | None = None):
@@ -145,6 +191,7 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
     ax.plot(mid, ts["attempts"] / bucket, color="#9e9e9e", lw=1, ls="--", label="attempts (with retries)")
     ax.plot(mid, ts["goodput_rps"], color="#2e7d32", lw=1.4, label="goodput (successes)")
     ax.set_ylabel("requests / s")
+    ax.set_ylim(bottom=0)  # a rate axis starts at zero, so a dip reads at its true size
     ax.set_title(f"{result.summary['scenario']} — seed {result.seed}: traffic, success, latency, failures")
     ax = axes[1]
     ax.plot(mid, ts["success_ratio"], color="#2e7d32", lw=1.2, label="success ratio")
@@ -153,16 +200,17 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
         ax.axhline(slo.availability, color="#c62828", lw=0.8, ls=":", label=f"SLO {slo.availability:g}")
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("success ratio")
-    ax.legend(loc="lower left", fontsize=8)
+    _legend_outside(ax)
     ax = axes[2]
     ax.plot(mid, ts["latency_p99_s"], color="#6a1b9a", lw=1.2, label="p99 latency")
     ax.plot(mid, ts["latency_p50_s"], color="#ab47bc", lw=1, label="p50 latency")
-    ax.plot(mid, ts["ttft_p99_s"], color="#ef6c00", lw=1, ls="--", label="p99 TTFT")
-    ax.plot(mid, ts["ttft_p50_s"], color="#ffa726", lw=0.9, ls=":", label="p50 TTFT")
+    if has_ttft(result):  # plain-mode servers have no first token: no TTFT line
+        ax.plot(mid, ts["ttft_p99_s"], color="#ef6c00", lw=1, ls="--", label="p99 TTFT")
+        ax.plot(mid, ts["ttft_p50_s"], color="#ffa726", lw=0.9, ls=":", label="p50 TTFT")
     if np.isfinite(np.asarray(ts["latency_p99_s"], dtype=float)).any():
         ax.set_yscale("log")
     ax.set_ylabel("seconds")
-    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    _legend_outside(ax)
     ax = axes[3]
     reasons = [r for r in REASON_COLOURS if f"outcome_{r}" in ts and r not in ("degraded",)]
     stacks = [np.asarray(ts[f"outcome_{r}"], dtype=float) / bucket for r in reasons]
@@ -170,12 +218,13 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
     if shown:
         ax.stackplot(mid, *[y for _, y in shown], colors=[REASON_COLOURS[r] for r, _ in shown],
                      labels=[r for r, _ in shown], step=None, alpha=0.9)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="failure reason")
+        _legend_outside(ax, title="failure reason")
     else:
         ax.text(0.5, 0.5, "no failures", transform=ax.transAxes, ha="center", va="center", color="#757575")
+    ax.set_ylim(bottom=0)
     ax.set_ylabel("failures / s")
     ax.set_title("failures by reason (and wrong answers), stacked", fontsize=9)
-    ax.set_xlabel("simulated time (s)")
+    ax.set_xlabel(time_axis_label(analysis))
     for a in axes:
         _shade(a, windows)
         a.grid(alpha=0.25)
@@ -184,13 +233,14 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
         if fid in labelled:  # recurring and stochastic faults: name the first window only
             continue
         labelled.add(fid)
-        axes[0].annotate(fid, (t0, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color="#c62828",
+        axes[0].annotate(fid, (t0, 0.96), xycoords=("data", "axes fraction"), fontsize=7, color="#c62828",
                          rotation=90, va="top", ha="right")
     extra = _mark_incident(axes, analysis, end_s)
     handles, _ = axes[0].get_legend_handles_labels()
     if windows:
-        extra.insert(0, Patch(color="#c62828", alpha=0.15, label="trigger (fault / surge)"))
-    axes[0].legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+        extra.insert(0, Patch(color="#c62828", alpha=0.3, label="trigger (fault, surge)"))
+    _legend_outside(axes[0], handles=handles + extra)
+    clock_ticks(axes[-1], analysis)
     ax.set_xlim(0, end_s)
     fig.subplots_adjust(left=0.07, right=0.83, top=0.96, bottom=0.05, hspace=0.12)
     return fig

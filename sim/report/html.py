@@ -40,6 +40,8 @@ figcaption{color:#616161;font-size:.9em}
 pre{background:#263238;color:#eceff1;padding:1em;overflow:auto;border-radius:6px;font-size:.85em}
 .sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:middle;margin-right:.3em}
 .bad{color:#c62828;font-weight:600}.ok{color:#2e7d32;font-weight:600}
+.cols{display:flex;flex-wrap:wrap;gap:2em}.cols>div{flex:1 1 28em}
+details>summary{cursor:pointer;color:#1565c0}
 """
 
 
@@ -118,6 +120,53 @@ def _incident(a: dict[str, Any]) -> str:
         parts.append("<h3>Events</h3>" + _table(["clock", "t", "event", "detail"], rows, {1}))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _observability(a: dict[str, Any]) -> str:
+    """What happened (the truth) beside what the monitors saw and when: the observability gap."""
+    gap = a.get("observability")
+    if not gap:
+        return ""
+    truth, mon = gap["truth"], gap["monitors"]
+    clk = a["run"].get("clock")
+
+    def when(t_s: float | None) -> str:
+        if t_s is None:
+            return "never"
+        return f"{t_s:g} s" + (f" ({escape(_clock_label(a, t_s))})" if clk else "")
+
+    users = truth["users_served_wrong_answers"]
+    truth_rows = [
+        ["steady state", escape(truth["verdict"]) + (f", first deviated at {when(truth['first_violation_s'])}"
+                                                     if truth["first_violation_s"] is not None else "")],
+        ["silently wrong answers served",
+         escape(f"{truth['wrong_answers']} ({_pct(truth['wrong_answer_share_of_served'])} of served)")],
+        ["users served a wrong answer", escape("–" if users is None else f"{users} of {truth['users_active']}")],
+        ["wrong answers from / until", f"{when(truth['first_wrong_answer_s'])} / {when(truth['last_wrong_answer_s'])}"],
+    ]
+    probe = a["incident"].get("quality_probe")
+    probe_text = (escape(f"samples {100 * probe['sample_share']:g} % of answers, verdicts "
+                         f"{probe['detection_delay_s']:g} s later; alerted at ") + when(mon["probe_first_alert_s"])
+                  if probe else "none: HTTP monitors count a wrong answer as a success, so wrong answers are invisible")
+    mon_rows = [
+        ["first alert", (f"{escape(mon['first_alert'])} at {when(mon['first_alert_s'])}" if mon["first_alert"]
+                         else "none fired")],
+        ["quality probe", probe_text],
+        ["gap (first alert − first deviation)", escape(_num(gap["detection_gap_s"], "{:+g}", " s")
+                                                        if gap["detection_gap_s"] is not None
+                                                        else ("undetected" if gap["undetected"] else "–"))],
+    ]
+    cls = "bad" if gap["undetected"] or gap["wrong_answers_unseen"] else "ok"
+    return ('<section id="observability"><h2>What monitoring saw, beside what happened</h2>'
+            f'<p class="{cls}">{escape(gap["summary"])}.</p><div class="cols">'
+            '<div><h3>What happened (the truth)</h3>' + _table(["", ""], truth_rows) + "</div>"
+            '<div><h3>What the monitors saw</h3>' + _table(["", ""], mon_rows) + "</div></div></section>")
+
+
+def _clock_label(a: dict[str, Any], t_s: float) -> str:
+    from sim.analysis.clock import Anchor
+
+    return Anchor.from_dict(a["run"]["clock"]).label(t_s)
 
 
 def _steady(a: dict[str, Any]) -> str:
@@ -260,6 +309,7 @@ def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str,
     run = a["run"]
     title = f"chaossim report — {run['scenario']} (seed {run['seed']})"
     trig = ", ".join(f"{t['kind']} {t['label']} at {t['start_s']:g} s" for t in a["triggers"]) or "none"
+    starts = f"starts {run['clock']['start']} · " if run.get("clock") else ""
     captions = {
         "timeline": ("fig-timeline", "Timeline: request rate, goodput, success ratio, p50/p99 latency and TTFT, "
                                      "failures by reason; red: triggers (a line for an instant fault), "
@@ -274,16 +324,18 @@ def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n"
         f"<h1>{escape(run['scenario'])}</h1><p class=\"sub\">{escape(run['description'] or '')}<br>"
-        f"seed {escape(str(run['seed']))} · {run['duration_s']:g} s simulated (warm-up {run['warmup_s']:g} s, "
+        f"{escape(starts)}seed {escape(str(run['seed']))} · {run['duration_s']:g} s simulated "
+        f"(warm-up {run['warmup_s']:g} s, "
         f"buckets of {run['bucket_s']:g} s) · triggers: {escape(trig)}</p>\n"
         + _verdict(a) + "\n"
         + ('<section id="summary"><h2>What was simulated</h2>'
            + _table(["", ""], [[escape(k), escape(v)] for k, v in summary_rows]) + "</section>\n"
            if summary_rows else "")
-        + _incident(a) + "\n"
+        + _incident(a) + "\n" + _observability(a) + "\n"
         + f'<section id="figures"><h2>Figures</h2>{figs}</section>\n'
         + _steady(a) + "\n" + _metastability(a) + "\n" + _cascade(a) + "\n" + _failures(a) + "\n" + _budget(a) + "\n"
-        + f'<section id="scenario"><h2>Scenario</h2><pre>{escape(yaml_text)}</pre></section>\n'
+        + f'<section id="scenario"><h2>Scenario</h2><details><summary>The scenario as it was run '
+        f'({len(yaml_text.splitlines())} lines of YAML)</summary><pre>{escape(yaml_text)}</pre></details></section>\n'
         + "<p class=\"sub\">How to read this report: docs/analysis.md in the chaossim repository.</p>"
         + "</body></html>\n"
     )

@@ -6,6 +6,11 @@ fires once the condition has held for ``for_s``. With no rules, rules are derive
 (``derive_from_slo``). Mitigations are marks on the timeline (what operators did, and when); they
 do not act on the simulation — a mitigation that removes a trigger is modelled by ending the fault
 (its ``duration_s``) at the same time, which ``fault`` names.
+
+Alert rules see what a real monitor sees: HTTP errors, latency and saturation. A silently wrong
+answer is an HTTP 200 with a normal latency, so no alert rule sees it; only a ``quality_probe`` (a
+sampled evaluation of served answers, with its own sampling share and the delay before a verdict)
+can, the way production LLM services run sampled graders or canary prompts.
 """
 
 from __future__ import annotations
@@ -42,7 +47,35 @@ class AlertSpec(StrictModel):
     def _reason_only_for_errors(self) -> AlertSpec:
         if self.reason is not None and self.metric != "error_ratio":
             raise ValueError("reason is only allowed with metric error_ratio")
+        if self.reason in INVISIBLE_REASONS:
+            raise ValueError(f"{self.reason} is invisible to an HTTP monitor (a 200 with a normal latency): "
+                             "use monitoring.quality_probe to catch it")
         return self
+
+
+INVISIBLE_REASONS = ("wrong_answer",)
+"""Outcomes an HTTP monitor counts as successes: only a quality probe sees them."""
+
+
+class QualityProbeSpec(StrictModel):
+    """A sampled evaluation of served answers (a grader or canary prompts): the only monitor of wrong answers.
+
+    A share of the served answers is sampled; each sampled answer's verdict (right or wrong) is known
+    ``detection_delay_s`` after it was served. At every evaluation the probe looks at the verdicts
+    known within the trailing ``window_s`` and fires once the share of wrong ones has stayed above
+    ``threshold`` for ``for_s``, with at least ``min_samples`` verdicts in the window. Defaults are
+    illustrations, not measurements.
+    """
+
+    name: Name = "quality-probe"
+    sample_share: float = Field(0.01, gt=0, le=1, description="Sampling rate: share of served answers evaluated.")
+    detection_delay_s: float = Field(300.0, ge=0, description="From an answer being served to its verdict.")
+    threshold: float = Field(0.01, ge=0, lt=1, description="Share of evaluated answers that are wrong above which "
+                                                           "the probe alerts.")
+    window_s: float = Field(300.0, gt=0, description="Trailing window of verdicts judged at each evaluation.")
+    for_s: float = Field(0.0, ge=0, description="How long the share must stay above the threshold before firing.")
+    min_samples: int = Field(20, ge=1, description="Fewer verdicts in the window are not judged.")
+    severity: Literal["page", "ticket"] = "page"
 
 
 class MitigationSpec(StrictModel):
@@ -55,9 +88,12 @@ class MitigationSpec(StrictModel):
 
 
 class MonitoringSpec(StrictModel):
-    """Alert rules and mitigations."""
+    """Alert rules, an optional quality probe, and mitigations."""
 
     alerts: list[AlertSpec] = Field(default_factory=list)
+    quality_probe: QualityProbeSpec | None = Field(
+        None, description="A sampled evaluation of served answers; without one, wrong answers go unseen."
+    )
     mitigations: list[MitigationSpec] = Field(default_factory=list)
     derive_from_slo: bool = Field(True, description="With no alert rules, derive them from the SLO tolerances.")
 
@@ -70,6 +106,9 @@ def check_monitoring(monitoring: MonitoringSpec, fault_ids: set[str], duration_s
         if alert.name in seen:
             problems.append((f"monitoring.alerts[{i}].name", f"alert name '{alert.name}' is used twice"))
         seen.add(alert.name)
+    probe = monitoring.quality_probe
+    if probe is not None and probe.name in seen:
+        problems.append(("monitoring.quality_probe.name", f"'{probe.name}' is also an alert rule's name"))
     for i, mit in enumerate(monitoring.mitigations):
         if mit.at_s >= duration_s:
             problems.append((f"monitoring.mitigations[{i}].at_s", f"at {mit.at_s} s, after the run ends"))
