@@ -12,9 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StrictModel(BaseModel):
-    """Base of every scenario model: unknown keys, infinities and NaN are rejected; values are immutable."""
+    """Base of every scenario model: unknown keys, infinities and NaN are rejected; values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    Types are strict: ``replicas: true`` or ``replicas: "3"`` is an error, not 1 or 3, and a flag must
+    be ``true`` or ``false``, not 1 or "yes" (YAML's own booleans are booleans already).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class ExponentialSpec(StrictModel):

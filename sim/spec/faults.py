@@ -351,7 +351,7 @@ class PartitionFault(FaultBase):
     """
 
     kind: Literal["partition"]
-    between: tuple[Name, Name] = Field(description="Two zones, or two component names.")
+    between: tuple[Name, Name] = Field(strict=False, description="Two zones, or two component names.")
 
     @field_validator("between")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.spec.faults import TargetSpec
+from sim.spec.names import CONTROL_PLANE_NAME, DISCOVERY_NAME, replica_name
 from sim.spec.scenario import Problem, Scenario
 
 
@@ -38,9 +39,8 @@ def inventory(scenario: Scenario) -> list[ComponentInfo]:
     for pool in topo.pools:
         zones = pool.zones or [default_zone]
         for i in range(pool.replicas):
-            items.append(
-                ComponentInfo(f"{pool.name}-{i}", "server", replica_zone(zones, i), pool.name, dict(pool.labels))
-            )
+            name = replica_name(pool.name, i)
+            items.append(ComponentInfo(name, "server", replica_zone(zones, i), pool.name, dict(pool.labels)))
     for cache in topo.caches:
         items.append(ComponentInfo(cache.name, "cache", cache.zone or default_zone))
     for db in topo.databases:
@@ -89,8 +89,6 @@ FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {
 LLM_ONLY_FAULTS = frozenset(("kv_cache_exhaustion",))
 """Fault kinds that only make sense on LLM replicas (plain validation servers have no KV cache)."""
 
-CONTROL_PLANE_NAME = "control-plane"
-DISCOVERY_NAME = "discovery"
 
 
 def fault_inventory(scenario: Scenario) -> list[ComponentInfo]:

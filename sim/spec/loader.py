@@ -6,6 +6,7 @@ YAML is read with the safe loader only: nothing in a scenario is ever evaluated 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from pydantic import ValidationError
 
 from sim.spec import overrides
 from sim.spec.inventory import check_fault_targets
+from sim.spec.names import check_names
+from sim.spec.paths import resolve_trace_paths
 from sim.spec.scenario import Problem, Scenario, check_references
+from sim.spec.source import SourceError, check_characters, check_yaml_shape, line_col, read_text
 
 
 class ScenarioError(Exception):
@@ -24,6 +28,8 @@ class ScenarioError(Exception):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+
+EMPTY = "empty: a scenario is a mapping of sections (topology, workload, ...)"
 
 _TAGS = frozenset(("kind", "mode"))
 """Discriminator fields of the scenario's unions: pydantic puts their value in an error's location."""
@@ -52,6 +58,22 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "(scenario)"
 
 
+_STRICT_TYPE_ERRORS = frozenset(("int_type", "float_type", "bool_type", "string_type", "int_from_float"))
+
+
+def _describe(value: Any) -> str:
+    """A short description of a wrongly typed input, as YAML shows it (true, '3', 2.5, a list)."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"'{value[:40]}' (a string; write numbers and true/false without quotes)"
+    if isinstance(value, int | float):
+        return f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+    if value is None:
+        return "null"
+    return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'}"
+
+
 def _pydantic_problems(err: ValidationError, data: Any) -> list[Problem]:
     problems = []
     for e in err.errors(include_url=False):
@@ -62,6 +84,8 @@ def _pydantic_problems(err: ValidationError, data: Any) -> list[Problem]:
             reason = "required field is missing"
         elif reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
+        elif e["type"] in _STRICT_TYPE_ERRORS:
+            reason = f"{reason}, not {_describe(e.get('input'))}"
         path = _format_loc(tuple(e["loc"]), data)
         if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
             field = e["ctx"]["discriminator"].strip("'")
@@ -83,7 +107,7 @@ def parse_scenario(data: Any) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, data)) from None
-    problems = check_references(scenario)
+    problems = check_names(scenario) + check_references(scenario)
     if not problems:
         problems = check_fault_targets(scenario)
     if problems:
@@ -93,6 +117,9 @@ def parse_scenario(data: Any) -> Scenario:
 
 def load_scenario(source: str | Path, changes: dict[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario YAML file; ``builtin:NAME`` names a shipped scenario.
+
+    Only a regular file is read (see sim.spec.source); relative trace paths in it are taken
+    relative to the file's folder.
 
     A file with a ``base: other.yaml`` key is an overlay, merged onto its base (see sim.spec.overrides).
     ``changes`` maps dotted paths to values (``{"pools.gpu.replicas": 10}``), applied before validation.
@@ -104,14 +131,13 @@ def load_scenario_data(source: str | Path, _seen: tuple[Path, ...] = ()) -> Any:
     """A scenario file's plain data, overlays resolved (a relative ``base`` is relative to the overlay file)."""
     path = _resolve(source)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(source), "no such file")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(str(source), "is a directory, not a scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([Problem(str(source), f"cannot be read ({err.__class__.__name__})")]) from None
+        text = read_text(path)  # only a regular file, of bounded size (see sim.spec.source)
+    except SourceError as err:
+        raise ScenarioError([Problem(str(source), str(err))]) from None
     data = _read_yaml(text, str(source))
+    if data is None:
+        raise ScenarioError([Problem(str(source), EMPTY)])
+    data = resolve_trace_paths(data, path.parent)  # a relative trace path is relative to the file naming it
     if not (isinstance(data, dict) and "base" in data):
         return data
     base = data["base"]
@@ -178,20 +204,42 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_scenario_text(text: str, origin: str = "<text>") -> Scenario:
-    """Validate a scenario given as YAML text; syntax errors name the line and column."""
-    return parse_scenario(_read_yaml(text, origin))
+def parse_scenario_text(text: str, origin: str = "<text>", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario given as YAML text; syntax errors name the line and column.
+
+    ``base_dir``: the folder relative trace paths are resolved against (the scenario file's).
+    """
+    data = _read_yaml(text, origin)
+    if data is None:
+        raise ScenarioError([Problem(origin, EMPTY)])
+    if base_dir is not None:
+        data = resolve_trace_paths(data, base_dir)
+    return parse_scenario(data)
 
 
 def _read_yaml(text: str, origin: str) -> Any:
+    """The YAML document's plain data; control characters, depth, alias bombs and syntax errors are one line."""
+    try:
+        check_characters(text)
+        check_yaml_shape(text)
+    except SourceError as err:
+        raise ScenarioError([Problem(origin, str(err))]) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: nothing is evaluated as code
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ScenarioError([Problem(origin, f"YAML syntax error at {where}: {err.problem}")]) from None
+        raise ScenarioError([Problem(origin, f"YAML syntax error at {where}: {_one_line(err.problem)}")]) from None
+    except yaml.reader.ReaderError as err:
+        raise ScenarioError([Problem(origin, f"YAML error at {line_col(text, err.position)}: {err.reason}")]) from None
     except yaml.YAMLError as err:
-        raise ScenarioError([Problem(origin, f"YAML error: {err}")]) from None
+        raise ScenarioError([Problem(origin, f"YAML error: {_one_line(str(err))}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(origin, "YAML nested too deeply")]) from None
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "scenarios_builtin"
@@ -200,7 +248,12 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "scenarios_builtin"
 def _resolve(source: str | Path) -> Path:
     text = str(source)
     if text.startswith("builtin:"):
-        return BUILTIN_DIR / f"{text[len('builtin:'):]}.yaml"
+        name = text[len("builtin:") :]
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]*", name):
+            raise ScenarioError([Problem(text, "not a built-in scenario name")])
+        return BUILTIN_DIR / f"{name}.yaml"
+    if not text:
+        raise ScenarioError([Problem("(scenario)", "the scenario path is empty")])
     return Path(source)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import Field
 
@@ -51,31 +52,26 @@ def _check_trace_path(path: str, where: str) -> list[Problem]:
         if name not in BUILTIN_TRACE_NAMES:
             return [Problem(where, f"unknown built-in trace '{name}' (known: {', '.join(BUILTIN_TRACE_NAMES)})")]
         return []
-    if not Path(path).is_file():
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
         return [Problem(where, f"no such trace file '{path}'")]
+    if not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a pipe, device or socket)"
+        return [Problem(where, f"'{path}' is {what}, not a trace file")]
     return []
 
 
 def check_references(scenario: Scenario) -> list[Problem]:
-    """Names that must exist, be unique, or fit in the run; returns every problem found."""
+    """Names that must exist or fit in the run; returns every problem found (uniqueness: sim.spec.names)."""
     problems: list[Problem] = []
     topo = scenario.topology
     zones = set(topo.zones)
-    seen: dict[str, str] = {}
-
-    def declare(name: str, path: str) -> None:
-        if name in seen:
-            problems.append(Problem(path, f"name '{name}' is already used by {seen[name]}"))
-        else:
-            seen[name] = path
 
     def zone_ok(zone: str | None, path: str) -> None:
         if zone is not None and zone not in zones:
             problems.append(Problem(path, f"unknown zone '{zone}' (zones: {', '.join(topo.zones)})"))
 
-    for i, zone in enumerate(topo.zones):
-        if topo.zones.index(zone) != i:
-            problems.append(Problem(f"topology.zones[{i}]", f"zone '{zone}' is listed twice"))
     for i, link in enumerate(topo.network.links):
         for j, zone in enumerate(link.zones):
             zone_ok(zone, f"topology.network.links[{i}].zones[{j}]")
@@ -84,27 +80,22 @@ def check_references(scenario: Scenario) -> list[Problem]:
     dbs = {d.name for d in topo.databases}
     caches = {c.name for c in topo.caches}
     for i, lb in enumerate(topo.load_balancers):
-        declare(lb.name, f"topology.load_balancers[{i}].name")
         zone_ok(lb.zone, f"topology.load_balancers[{i}].zone")
         for j, up in enumerate(lb.upstream):
             if up not in pools:
                 problems.append(Problem(f"topology.load_balancers[{i}].upstream[{j}]", f"no pool named '{up}'"))
     for i, pool in enumerate(topo.pools):
-        declare(pool.name, f"topology.pools[{i}].name")
         for j, zone in enumerate(pool.zones or []):
             zone_ok(zone, f"topology.pools[{i}].zones[{j}]")
         if pool.database is not None and pool.database not in dbs | caches:
             problems.append(Problem(f"topology.pools[{i}].database", f"no database or cache named '{pool.database}'"))
     for i, db in enumerate(topo.databases):
-        declare(db.name, f"topology.databases[{i}].name")
         zone_ok(db.zone, f"topology.databases[{i}].zone")
     for i, cache in enumerate(topo.caches):
-        declare(cache.name, f"topology.caches[{i}].name")
         zone_ok(cache.zone, f"topology.caches[{i}].zone")
         if cache.database not in dbs:
             problems.append(Problem(f"topology.caches[{i}].database", f"no database named '{cache.database}'"))
     for i, client in enumerate(scenario.workload.clients):
-        declare(client.name, f"workload.clients[{i}].name")
         zone_ok(client.zone, f"workload.clients[{i}].zone")
         for j, target in enumerate(client.target):
             if target not in lbs:

@@ -32,7 +32,7 @@ QUEUE_CAPACITY_DOC = ("Waiting-queue bound; a full queue rejects. 0: no waiting 
 class LinkSpec(StrictModel):
     """One-way latency between two zones (applied in both directions)."""
 
-    zones: tuple[Name, Name]
+    zones: tuple[Name, Name] = Field(strict=False)  # YAML gives a list; its items stay strict names
     latency_ms: float = Field(ge=0, description="One-way latency between the two zones, milliseconds.")
 
 
