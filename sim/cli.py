@@ -314,7 +314,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 
 def add_experiment_commands(sub) -> None:
     """The experiment commands' parsers."""
-    rep = sub.add_parser("replicate", help="run a scenario on many seeds: every metric with mean, 95 % CI, min, max")
+    rep = sub.add_parser("replicate", help="run a scenario on many seeds: every metric with mean, 95 %% CI, min, max")
     rep.add_argument("scenario")
     _experiment_args(rep, None)
     rep.add_argument("--precision", default=None,
