@@ -277,7 +277,11 @@ def _bad(message: str) -> int:
 
 
 def _interrupted(err, store) -> int:
-    print(f"interrupted: {len(err.records)} runs finished are kept in {store.root}/runs; "
+    """Ctrl-C: the finished runs are already on disk; write their table too, so it is usable as is."""
+    from sim.experiment.replicate import run_rows
+
+    store.write_table("runs", run_rows(err.records))
+    print(f"\ninterrupted: {len(err.records)} finished runs are in {store.root}/runs.csv; "
           "re-run the same command to resume", file=sys.stderr)
     return 130
 
@@ -307,9 +311,105 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     for t in targets:
         ok, bound = t.met([r[t.metric] for r in rep.rows if r.get(t.metric) is not None], args.confidence)
         held &= ok
-        print(f"target {t}: {'met' if ok else 'NOT met'} with {args.confidence:g} confidence (bound {bound})")
+        shown = "-" if bound is None else f"{bound:.6g}"
+        print(f"target {t}: {'met' if ok else 'NOT met'} with {args.confidence:g} confidence (bound {shown})")
     print(f"results in {store.root}/")
     return 1 if args.check and not held else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.experiment.compare import compare, unique_labels, write_comparison
+    from sim.experiment.executors import Interrupted
+
+    changes = _changes(args)
+    scenarios = [_load(path, check_traces=True, changes=changes) for path in args.scenarios]
+    labels = unique_labels([Path(path).stem if not path.startswith("builtin:") else path.split(":", 1)[1]
+                            for path in args.scenarios])
+    store = _store(args, "compare", "-".join(labels)[:80])
+    try:
+        cmp = compare(list(zip(labels, scenarios, strict=True)), args.runs, headline=_headline(args),
+                      first_seed=args.first_seed, analysis=args.analysis, executor=_executor(args), store=store)
+    except ValueError as err:
+        return _bad(f"--{err}" if str(err).startswith("n:") else str(err))
+    except Interrupted as err:
+        return _interrupted(err, store)
+    write_comparison(cmp, store, {"command": "compare", "files": args.scenarios, "set": args.set})
+    print(cmp.format())
+    regressions = cmp.regressions()
+    if args.check:
+        for d in regressions:
+            print(f"check: {d.b} is significantly worse than {d.a} on {d.metric}")
+        print("check: " + ("FAILED" if regressions or cmp.failures else "passed (no design significantly worse "
+                           f"than {cmp.designs[0]}, no failed run)"))
+    print(f"results in {store.root}/")
+    return 1 if args.check and (regressions or cmp.failures) else 0
+
+
+def _targets(args: argparse.Namespace):
+    from sim.experiment.metrics import Target
+
+    try:
+        return [Target.parse(t) for t in args.target]
+    except ValueError as err:
+        print(f"--target {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiment.executors import Interrupted
+    from sim.experiment.sweep import SweepError, parse_param, sweep, write_sweep
+
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    targets = _targets(args)
+    try:
+        params = [parse_param(text) for text in args.param]
+    except SweepError as err:
+        return _bad(str(err))
+    store = _store(args, "sweep", scenario.name)
+    try:
+        sw = sweep(scenario, params, args.runs, sample=args.sample, samples=args.samples,
+                   sample_seed=args.sample_seed, headline=_headline(args), first_seed=args.first_seed,
+                   analysis=args.analysis, executor=_executor(args), store=store)
+    except SweepError as err:
+        return _bad(str(err))
+    except Interrupted as err:
+        return _interrupted(err, store)
+    write_sweep(sw, store, {"command": "sweep", "param": args.param, "set": args.set, "sample": args.sample})
+    print(sw.format())
+    misses = sw.misses(targets, args.confidence)
+    for point, t, bound in misses:
+        shown = "-" if bound is None else f"{bound:.6g}"
+        print(f"target {t} NOT met with {args.confidence:g} confidence at {point} (bound {shown})")
+    if targets and not misses:
+        print(f"every point meets {', '.join(map(str, targets))} with {args.confidence:g} confidence")
+    print(f"results in {store.root}/")
+    return 1 if args.check and (misses or sw.failures) else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from sim.experiment.executors import Interrupted
+    from sim.experiment.metrics import Target
+    from sim.experiment.search import search, write_search
+    from sim.experiment.sweep import SweepError
+
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    try:
+        target = Target.parse(args.target)
+    except ValueError as err:
+        return _bad(f"--target {err}")
+    store = _store(args, "search", scenario.name)
+    try:
+        sr = search(scenario, args.param, target, n=args.runs, confidence=args.confidence, largest=args.largest,
+                    tolerance=args.tolerance, first_seed=args.first_seed, analysis=args.analysis,
+                    executor=_executor(args), store=store)
+    except SweepError as err:
+        return _bad(str(err))
+    except Interrupted as err:
+        return _interrupted(err, store)
+    write_search(sr, store, {"command": "search", "set": args.set})
+    print(sr.format())
+    print(f"results in {store.root}/")
+    return 1 if args.check and sr.answer is None else 0
 
 
 def add_experiment_commands(sub) -> None:
@@ -323,6 +423,31 @@ def add_experiment_commands(sub) -> None:
     rep.add_argument("--target", action="append", default=[], help="expectation, e.g. availability>=0.999")
     rep.add_argument("--confidence", type=float, default=0.95, help="confidence of --target (one-sided)")
     rep.set_defaults(func=cmd_replicate)
+    cmp = sub.add_parser("compare", help="run designs on the same seeds; paired differences, Holm-corrected")
+    cmp.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more designs; the first is the baseline")
+    _experiment_args(cmp, 30)
+    cmp.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="run a scenario over a grid or sample of parameter values")
+    sw.add_argument("scenario")
+    sw.add_argument("--param", action="append", default=[], required=True,
+                    help="PATH=v1,v2,... or PATH=low:high:step (repeatable; grid over all)")
+    sw.add_argument("--sample", choices=("grid", "random", "lhs"), default="grid",
+                    help="grid (default), or a random / Latin-hypercube sample of the ranges")
+    sw.add_argument("--samples", type=int, default=None, help="points to draw with --sample random|lhs")
+    sw.add_argument("--sample-seed", type=seed_arg, default=0, help="seed of the random / LHS design")
+    sw.add_argument("--target", action="append", default=[], help="expectation at every point (for --check)")
+    sw.add_argument("--confidence", type=float, default=0.95, help="confidence of --target (one-sided)")
+    _experiment_args(sw, 10)
+    sw.set_defaults(func=cmd_sweep)
+    se = sub.add_parser("search", help="smallest (or largest) value meeting a target with confidence, by bisection")
+    se.add_argument("scenario")
+    se.add_argument("--param", required=True, help="PATH=low:high, e.g. pools.gpu.replicas=2:40")
+    se.add_argument("--target", required=True, help="e.g. availability>=0.999")
+    se.add_argument("--confidence", type=float, default=0.9, help="one-sided confidence of meeting the target")
+    se.add_argument("--largest", action="store_true", help="the largest value meeting it (e.g. surge it survives)")
+    se.add_argument("--tolerance", type=float, default=None, help="stop width for a real-valued parameter")
+    _experiment_args(se, 10)
+    se.set_defaults(func=cmd_search)
 
 
 def seed_arg(text: str) -> int:

@@ -68,12 +68,14 @@ def run_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def summarize(rows: Sequence[dict[str, Any]], confidence: float = CONFIDENCE) -> dict[str, MetricStats]:
-    """Statistics of every metric that appears in the successful rows."""
+def summarize(rows: Sequence[dict[str, Any]], confidence: float = CONFIDENCE,
+              exclude: Sequence[str] = ()) -> dict[str, MetricStats]:
+    """Statistics of every metric that appears in the successful rows (``exclude``: label columns)."""
     ok = [r for r in rows if r["status"] == "ok"]
+    skip = {"point", "seed", "status", "error", *exclude}
     names: list[str] = []
     for r in ok:
-        names.extend(k for k in r if k not in names and k not in ("point", "seed", "status", "error")
+        names.extend(k for k in r if k not in names and k not in skip
                      and isinstance(r[k], int | float | type(None)) and not isinstance(r[k], bool))
     return {m: metric_stats(m, values(ok, m), confidence) for m in names}
 

@@ -58,7 +58,8 @@ class Store:
         return record
 
     def put(self, record: dict[str, Any]) -> None:
-        write_atomic(self.run_path(record["key"]), json.dumps(record, sort_keys=True).encode("utf-8"))
+        # keys keep their order, so a record read back gives the same table columns as a fresh one
+        write_atomic(self.run_path(record["key"]), json.dumps(record).encode("utf-8"))
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.root / name
