@@ -2,11 +2,16 @@
 
 Values from 100 microseconds to 10,000 seconds fall into 20 bins per decade (each bin spans a
 factor of 10**(1/20) = 1.122); smaller values go to bin 0, larger ones to the last bin.
+
+A value's bin is defined by ``log_bin_index`` (the log10 formula) but found on the hot path by a
+binary search over ``THRESHOLDS``, the smallest float of each bin under that formula, computed once
+at import: the same bin for every float, without a log10 per sample.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
@@ -20,12 +25,35 @@ EDGES = np.concatenate(([0.0], LOW_S * 10 ** (np.arange(DECADES * BINS_PER_DECAD
 MIDPOINTS = np.concatenate(([LOW_S / 2], np.sqrt(EDGES[1:-1] * EDGES[2:]), [EDGES[-1]]))
 
 
-def bin_index(value: float) -> int:
-    """Bin of one value."""
+def log_bin_index(value: float) -> int:
+    """Bin of one value by definition: 20 bins per decade above LOW_S (what ``bin_index`` reproduces)."""
     if value < LOW_S:
         return 0
     i = int((math.log10(value) - _LOG_LOW) * BINS_PER_DECADE) + 1
     return i if i < N_BINS else N_BINS - 1
+
+
+def _thresholds() -> list[float]:
+    """For bins 1..N_BINS-1, the smallest float that ``log_bin_index`` puts in that bin or above (the formula
+    is monotone, so these floats split the line exactly as it does, rounding of log10 included)."""
+    out = []
+    for k in range(1, N_BINS):
+        v = LOW_S * 10 ** ((k - 1) / BINS_PER_DECADE)
+        while log_bin_index(v) >= k:
+            v = math.nextafter(v, 0.0)
+        while log_bin_index(v) < k:
+            v = math.nextafter(v, math.inf)
+        out.append(v)
+    return out
+
+
+THRESHOLDS = _thresholds()
+"""``bisect_right(THRESHOLDS, v)`` is the bin of ``v``: about twice as fast as the log10 formula."""
+
+
+def bin_index(value: float) -> int:
+    """Bin of one value (identical to ``log_bin_index``, by binary search)."""
+    return bisect_right(THRESHOLDS, value)
 
 
 def quantile_from_counts(counts: np.ndarray, q: float) -> float:
@@ -51,7 +79,7 @@ class LogHistogram:
         self.max = 0.0
 
     def add(self, value: float) -> None:
-        self.counts[bin_index(value)] += 1
+        self.counts[bisect_right(THRESHOLDS, value)] += 1
         self.count += 1
         self.total += value
         if value > self.max:

@@ -60,3 +60,22 @@ def test_memory_is_fixed():
     for v in np.random.default_rng(1).exponential(1.0, 50_000).tolist():
         h.add(v)
     assert len(h.counts) == N_BINS
+
+
+def test_binary_search_bins_match_the_log10_formula():
+    """The hot path bins by binary search over precomputed thresholds; every float must land where the log10
+    formula puts it: across the whole range, and on and a few ulps around every threshold."""
+    import math
+
+    from sim.observe.histogram import THRESHOLDS, log_bin_index
+
+    rng = np.random.default_rng(7)
+    values = (10 ** rng.uniform(-7, 6, 200_000)).tolist() + [0.0, -1.0, 1e-4, 1e4, 1e300]
+    for t in THRESHOLDS:
+        lo = hi = t
+        for _ in range(4):
+            values += [lo, hi]
+            lo, hi = math.nextafter(lo, 0.0), math.nextafter(hi, math.inf)
+    mismatches = [v for v in values if bin_index(v) != log_bin_index(v)]
+    assert not mismatches, mismatches[:5]
+    assert len(THRESHOLDS) == N_BINS - 1 and THRESHOLDS == sorted(THRESHOLDS)
