@@ -385,9 +385,9 @@ def stack_table(trees: dict[str, str], rounds: int, quick: bool) -> None:
         best = min(runs, key=lambda r: r["us_per_request"])
         wall = max(r["requests"] / r["wall_s"] for r in runs)
         print(f"{label:<16} {tree:<8} {best['requests']:>9} {best['attempts']:>9} {fast:>8.2f} "
-              f"{fast / floor_fast:>7.2f} {med / floor_med:>7.2f} {1e6 / fast:>10.0f} {wall:>10.0f} {100 * best['gc_share']:>5.1f} "
-              f"{max(r['peak_mb'] for r in runs):>8.1f} {max(r['run_mb'] for r in runs):>7.1f} "
-              f"{best.get('held', ''):>7} {best.get('unfinished', ''):>6}")
+              f"{fast / floor_fast:>7.2f} {med / floor_med:>7.2f} {1e6 / fast:>10.0f} {wall:>10.0f} "
+              f"{100 * best['gc_share']:>5.1f} {max(r['peak_mb'] for r in runs):>8.1f} "
+              f"{max(r['run_mb'] for r in runs):>7.1f} {best.get('held', ''):>7} {best.get('unfinished', ''):>6}")
     by = {key: _fast_med(runs) for key, runs in results.items()}
     for tree in trees:
         h, o = by.get(("trace-healthy", tree)), by.get(("trace-overload", tree))
@@ -471,7 +471,7 @@ def main() -> None:
     ap.add_argument("--trees", default="now=.", help="NAME=PATH,... source trees to compare, alternated")
     ap.add_argument("--policies", help="comma-separated balancing policies for the fleet table (default: all)")
     ap.add_argument("--sizes", help="comma-separated replica counts for the fleet table (default: 8,64,512,2048)")
-    ap.add_argument("--profile", metavar="CONFIG", 
+    ap.add_argument("--profile", metavar="CONFIG",
                     help="cProfile one config (e.g. trace-healthy, fleet-power_of_two-512)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--one", help=argparse.SUPPRESS)
