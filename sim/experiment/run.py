@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.assembly import build_stack, topology_graph
 from sim.engine.world import World
+from sim.experiment.gc_tuning import tuned_gc
 from sim.faults import schedule_faults
 from sim.observe.result import RunResult, collect
 from sim.spec.scenario import Scenario
@@ -29,10 +30,11 @@ def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = 
     graph = topology_graph(scenario)
     stack = build_stack(scenario, world)
     schedule_faults(scenario, stack, world)
-    if progress and sys.stderr.isatty():
-        _run_with_progress(world, spec.duration_s)
-    else:
-        world.env.run(until=spec.duration_s)
+    with tuned_gc():
+        if progress and sys.stderr.isatty():
+            _run_with_progress(world, spec.duration_s)
+        else:
+            world.env.run(until=spec.duration_s)
     return collect(scenario, seed, world, stack, graph)
 
 
