@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim.engine.trace import TraceError
+from sim.engine.traces import TraceError
 from sim.spec import ScenarioError, json_schema, load_scenario
 
 DEMO = "builtin:demo"
@@ -78,13 +78,13 @@ def _load(path: str, check_traces: bool = False, changes: dict | None = None):
 
 def _trace_problems(scenario) -> list[str]:
     """A trace file that exists but cannot be used is only found by reading it (the spec checks existence)."""
-    from sim.engine.trace import load_trace
+    from sim.engine.traces import trace_of
 
     problems = []
     for i, client in enumerate(scenario.workload.clients):
         if client.arrival.kind == "trace":
             try:
-                load_trace(client.arrival.path)
+                trace_of(client.arrival)
             except TraceError as err:
                 problems.append(f"workload.clients[{i}].arrival.path: {err}")
     return problems
@@ -195,7 +195,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    _load(args.scenario, check_traces=True, changes=_changes(args))
+    from sim.engine.traces.checks import trace_warnings
+
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    for line in trace_warnings(scenario):
+        print(f"warning: {line}", file=sys.stderr)
     print("ok")
     return 0
 

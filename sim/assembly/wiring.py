@@ -16,7 +16,7 @@ from sim.components.network import Network
 from sim.components.plain_server import PlainServer
 from sim.components.startup import StartupQueries
 from sim.engine.distributions import Exponential, Gamma, Sampler, from_spec
-from sim.engine.trace import load_trace
+from sim.engine.traces import replay_trace
 from sim.engine.world import World
 from sim.resilience.attach import (
     client_retry,
@@ -151,7 +151,8 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         stack.by_name[spec_c.name] = client
         arrival = spec_c.arrival
         if arrival.kind == "trace":
-            client.start_trace(load_trace(arrival.path), arrival.time_scale, arrival.loop, arrival.use_trace_tokens)
+            client.start_trace(replay_trace(arrival, streams, spec_c.name), arrival.time_scale, arrival.loop,
+                               arrival.use_trace_tokens)
         else:
             unit = Exponential(1.0) if arrival.kind == "poisson" else Gamma(1.0, arrival.cv)
             client.start_rate(arrival.rate_rps, [(s.at_s, s.rate_rps) for s in arrival.schedule],

@@ -12,7 +12,7 @@ from typing import Any
 
 from sim.engine.distributions import Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
-from sim.engine.trace import Trace
+from sim.engine.traces import Trace, replay_period_s
 from sim.engine.world import World
 from sim.resilience.deadline import attempt_deadline_s, retry_fits
 
@@ -107,9 +107,9 @@ class Client:
         self._tprompt = trace.prompt_tokens.tolist()
         self._toutput = trace.output_tokens.tolist()
         self._trace_tokens = use_trace_tokens
+        self._tfailed = None if trace.failed is None else trace.failed.tolist()
         self._loop = loop
-        gaps = self._offsets
-        self._period_s = gaps[-1] + (gaps[-1] / max(1, len(gaps) - 1) if len(gaps) > 1 else 1.0)
+        self._period_s = replay_period_s(trace.loaded_span_s * time_scale, len(self._offsets))
         self._index = 0
         self._base_s = 0.0
         self.world.call_later(self._offsets[0], self._trace_arrival)
@@ -122,9 +122,10 @@ class Client:
             copies = int(m) + (1 if self._fault_u() < m - int(m) else 0)
         for _ in range(copies):
             if self._trace_tokens:
-                self.arrive(self._tprompt[i], self._toutput[i])
+                prompt, output = self._tprompt[i], self._toutput[i]
             else:
-                self.arrive(int(self.prompt()), int(self.output()))
+                prompt, output = int(self.prompt()), int(self.output())
+            self.arrive(prompt, output, self._tfailed is not None and self._tfailed[i])
         i += 1
         if i >= len(self._offsets):
             if not self._loop:
@@ -136,13 +137,14 @@ class Client:
         self.world.call_later(max(0.0, delay), self._trace_arrival)
 
     # --- request lifecycle -------------------------------------------------------------------------
-    def arrive(self, prompt_tokens: int, output_tokens: int) -> Request:
-        """A new request from a random user."""
+    def arrive(self, prompt_tokens: int, output_tokens: int, trace_failed: bool = False) -> Request:
+        """A new request from a random user; ``trace_failed``: the trace recorded it as failed."""
         now = self.world.env.now
         self._ids += 1
         user = int(self._u() * self.users)
         req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
         req.priority = self.priority
+        req.trace_failed = trace_failed
         self.live[req.id] = req
         if self.overall_timeout_s is not None:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)
@@ -208,6 +210,8 @@ class Client:
         if att.finished:
             return
         att.finished = True
+        if outcome in SERVED and att.request.trace_failed:
+            outcome = "server_error"  # the trace recorded a failure: the work was done, the answer is an error
         if self.retry is not None:
             self.retry.attempt_ended(att.number, outcome in SERVED)
         if self.throttle is not None:

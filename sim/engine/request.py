@@ -32,7 +32,7 @@ class Request:
 
     __slots__ = (
         "id", "client", "user", "t_arrival_s", "prompt_tokens", "output_tokens", "attempts", "done",
-        "outcome", "t_done_s", "ttft_s", "priority", "poison",
+        "outcome", "t_done_s", "ttft_s", "priority", "poison", "trace_failed",
     )
 
     def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int):
@@ -50,6 +50,8 @@ class Request:
         self.priority = 0
         self.poison = False
         """A poison request (poison_request fault): crashes any vulnerable server that receives it."""
+        self.trace_failed = False
+        """The replayed trace recorded this request as failed: served work ends as a server error."""
 
 
 class Attempt:

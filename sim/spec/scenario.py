@@ -43,7 +43,7 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-BUILTIN_TRACE_NAMES = ("azure_conv",)
+BUILTIN_TRACE_NAMES = ("azure_code", "azure_conv", "mooncake_conv")
 
 
 def _check_trace_path(path: str, where: str) -> list[Problem]:

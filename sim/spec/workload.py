@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.spec.common import DistributionSpec, LognormalSpec, Name, StrictModel
 from sim.spec.policies import RetrySpec, ThrottlingSpec
@@ -34,18 +34,80 @@ class GammaArrivals(StrictModel):
     schedule: list[RateStep] = Field(default_factory=list)
 
 
-class TraceArrivals(StrictModel):
-    """Replay of a request trace CSV in the Azure LLM inference trace format.
+class TraceColumns(StrictModel):
+    """Which columns of a CSV or JSONL trace hold what: the general mapping for any trace format."""
 
-    Columns TIMESTAMP, ContextTokens, GeneratedTokens. ``builtin:azure_conv`` is the shipped Azure
-    conversation trace. Inter-arrival times are multiplied by time_scale (0.5 replays twice as fast).
+    time: str = Field(min_length=1, description="Column of the arrival time.")
+    prompt_tokens: str = Field(min_length=1, description="Column of the prompt length in tokens.")
+    output_tokens: str = Field(min_length=1, description="Column of the output length in tokens.")
+    time_unit: Literal["s", "ms", "us", "datetime"] = Field(
+        "s", description="Unit of numeric times, or datetime for date-time strings (2023-11-16 18:15:46.68)."
+    )
+    model: str | None = Field(None, description="Column of the model a request asked for.")
+    session: str | None = Field(None, description="Column of the user or session id.")
+    block_ids: str | None = Field(
+        None, description="Column of the prompt's prefix block ids (a JSON list, or ids separated by spaces or ;)."
+    )
+    block_tokens: int = Field(512, ge=1, description="Tokens per prefix block.")
+    failed_if_output_zero: bool = Field(False, description="A row with zero output tokens records a failed request.")
+
+
+TRACE_FORMATS = ("azure", "mooncake", "burstgpt")
+"""Built-in trace formats (their columns: docs/traces.md)."""
+
+
+class TraceArrivals(StrictModel):
+    """Replay of a request trace (CSV or JSONL): Azure, Mooncake, BurstGPT, or any mapped by columns.
+
+    ``builtin:azure_conv``, ``builtin:azure_code`` and ``builtin:mooncake_conv`` are shipped traces.
+    Inter-arrival times are multiplied by time_scale (0.5 replays twice as fast). By default the
+    replay is the trace as recorded, the same in every replication; start_offset: random and
+    resample: poisson add seeded variation (see randomness_sources).
     """
 
     kind: Literal["trace"]
     path: str = Field("builtin:azure_conv", min_length=1)
+    format: Literal["azure", "mooncake", "burstgpt"] | None = Field(
+        None, description="Built-in format; default: the shipped trace's, or guessed from the columns."
+    )
+    columns: TraceColumns | None = Field(None, description="General mapping for any other CSV or JSONL trace.")
+    model: str | None = Field(None, description="Keep only the rows of this model (needs a model column).")
+    from_s: float | None = Field(None, ge=0, description="Keep rows from this many seconds after the first request.")
+    to_s: float | None = Field(None, gt=0, description="Keep rows before this many seconds after the first request.")
+    failed_rows: Literal["skip", "fail"] = Field(
+        "skip", description="Rows recording failed requests: skip them, or replay them as server errors."
+    )
     time_scale: float = Field(1.0, gt=0)
     loop: bool = Field(False, description="Start the trace again when it ends.")
     use_trace_tokens: bool = Field(True, description="Take prompt/output tokens from the trace.")
+    start_offset: float | Literal["random"] = Field(
+        0.0, description="Start this many trace seconds in (wrapping around), or random: uniform, seeded per run."
+    )
+    resample: Literal["none", "poisson"] = Field(
+        "none", description="poisson: redraw arrival times inside each window, keeping counts, order and tokens."
+    )
+    resample_window_s: float = Field(60.0, gt=0, description="Window (trace seconds) of Poisson resampling.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TraceArrivals:
+        if self.format is not None and self.columns is not None:
+            raise ValueError("give either format or columns, not both")
+        if self.from_s is not None and self.to_s is not None and self.to_s <= self.from_s:
+            raise ValueError("to_s must be greater than from_s")
+        if isinstance(self.start_offset, float) and self.start_offset < 0:
+            raise ValueError("start_offset must be random or at least 0")
+        return self
+
+    def randomness_sources(self) -> list[str]:
+        """What varies between seeds in this replay (empty: every replication replays the same arrivals)."""
+        sources = []
+        if self.start_offset == "random":
+            sources.append("trace start offset (uniform over the replay period)")
+        if self.resample == "poisson":
+            sources.append(f"arrival times within {self.resample_window_s:g} s windows (Poisson)")
+        if not self.use_trace_tokens:
+            sources.append("prompt and output tokens (sampled)")
+        return sources
 
 
 ArrivalSpec = Annotated[PoissonArrivals | GammaArrivals | TraceArrivals, Field(discriminator="kind")]
@@ -87,8 +149,21 @@ class ClientSpec(StrictModel):
         "random", description="by_user: a thin cell router sends each user to always the same target (cell)."
     )
 
+    def randomness_sources(self) -> list[str]:
+        """The seeded sources of variation in this population's requests (what a CI over seeds covers)."""
+        arrival = self.arrival
+        if arrival.kind == "trace":
+            sources = arrival.randomness_sources()
+        else:
+            sources = [f"arrival times ({arrival.kind})", "prompt and output tokens (sampled)"]
+        return sources + ["user of each request (uniform over users)"]
+
 
 class WorkloadSpec(StrictModel):
     """All client populations."""
 
     clients: list[ClientSpec] = Field(min_length=1)
+
+    def randomness_sources(self) -> list[str]:
+        """Every client's sources of variation between seeds, as ``client: source`` lines."""
+        return [f"{c.name}: {source}" for c in self.clients for source in c.randomness_sources()]

@@ -573,7 +573,7 @@ def test_gamma_arrivals_have_the_given_cv():
 
 
 def test_trace_replay_with_time_scale_and_tokens():
-    from sim.engine.trace import load_trace
+    from sim.engine.traces import load_trace
 
     trace = load_trace("builtin:azure_conv")
     scale = 0.01  # 58 minutes replayed in 35 s

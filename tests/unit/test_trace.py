@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from sim.engine.trace import BUILTIN_TRACES, TraceError, load_trace, resolve_trace_path
+from sim.engine.traces import BUILTIN_TRACES, TraceError, load_trace, resolve_trace_path
 
 HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
 
@@ -25,7 +25,7 @@ def test_shipped_trace_loads():
 
 
 def test_shipped_trace_has_licence_and_attribution():
-    folder = BUILTIN_TRACES["azure_conv"].parent
+    folder = BUILTIN_TRACES["azure_conv"].file.parent
     assert (folder / "LICENSE_CC-BY-4.0.txt").stat().st_size > 1000
     readme = (folder / "README.md").read_text(encoding="utf-8")
     assert "CC-BY-4.0" in readme and "Azure" in readme
