@@ -12,13 +12,10 @@ from typing import Any
 
 from sim.spec import Scenario
 
-_TRACE_FIXED_FIELDS = frozenset(("kind", "path", "time_scale", "loop", "use_trace_tokens"))
-
 
 def _trace_variation(arrival: Any) -> list[str]:
-    """The trace arrival's seeded options that are switched on (e.g. a random start offset, resampling)."""
-    data = arrival.model_dump()
-    return [f"{k}={v}" for k, v in data.items() if k not in _TRACE_FIXED_FIELDS and v not in (None, False, 0, "none")]
+    """The trace arrival's seeded options that are switched on (a random start offset, resampling)."""
+    return arrival.arrival_randomness()
 
 
 def randomness_covered(scenario: Scenario) -> list[str]:

@@ -98,16 +98,18 @@ class TraceArrivals(StrictModel):
             raise ValueError("start_offset must be random or at least 0")
         return self
 
-    def randomness_sources(self) -> list[str]:
-        """What varies between seeds in this replay (empty: every replication replays the same arrivals)."""
+    def arrival_randomness(self) -> list[str]:
+        """What varies between seeds in the arrival times (empty: every seed replays the same arrivals)."""
         sources = []
         if self.start_offset == "random":
             sources.append("trace start offset (uniform over the replay period)")
         if self.resample == "poisson":
             sources.append(f"arrival times within {self.resample_window_s:g} s windows (Poisson)")
-        if not self.use_trace_tokens:
-            sources.append("prompt and output tokens (sampled)")
         return sources
+
+    def randomness_sources(self) -> list[str]:
+        """What varies between seeds in this replay: the arrival times, and tokens when sampled."""
+        return self.arrival_randomness() + ([] if self.use_trace_tokens else ["prompt and output tokens (sampled)"])
 
 
 ArrivalSpec = Annotated[PoissonArrivals | GammaArrivals | TraceArrivals, Field(discriminator="kind")]

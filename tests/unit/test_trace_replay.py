@@ -116,3 +116,14 @@ def test_validate_warns_of_prompts_that_never_fit_the_kv_cache():
     })
     (line,) = trace_warnings(sc)
     assert line.startswith("workload.clients[0].arrival: 295 of 12031 requests have prompts longer than pool gpu's")
+
+
+def test_experiment_manifest_says_whether_trace_arrivals_vary():
+    from sim.experiment.randomness import randomness_covered
+
+    plain = scenario(workload={"clients": [client(arrival={"kind": "trace", "path": "builtin:azure_code"})]})
+    assert any("replayed identically on every seed" in line for line in randomness_covered(plain))
+    varied = scenario(workload={"clients": [client(arrival={"kind": "trace", "path": "builtin:azure_code",
+                                                            "start_offset": "random", "loop": True})]})
+    (line,) = [x for x in randomness_covered(varied) if x.startswith("client c:")]
+    assert line == "client c: trace replay varied by the seed (trace start offset (uniform over the replay period))"
