@@ -1,7 +1,9 @@
 """One self-contained HTML report of a run: verdict first, then the story, then the evidence.
 
-Figures are inlined as base64 PNG (no network access needed; the SVG versions are written next to
-the report for print). Everything that comes from the scenario or the run is HTML-escaped.
+The timeline is interactive (Bokeh, its library inlined: zoom, hover, hide a series); the other
+figures, and the timeline folded below it, are inlined as base64 PNG. No network access is needed;
+the SVG versions are written next to the report for print. Everything that comes from the scenario
+or the run is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sim.analysis import analyze_full
 from sim.analysis.rundir import scenario_yaml
 from sim.report.figures import REASON_COLOURS, STATE_COLOURS, draw_cascade, draw_swimlanes, draw_timeline, save_figure
 from sim.report.files import atomic_write_text, to_json
+from sim.report.interactive import available, interactive_timeline, library
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1250px;
@@ -40,6 +43,7 @@ figcaption{color:#616161;font-size:.9em}
 pre{background:#263238;color:#eceff1;padding:1em;overflow:auto;border-radius:6px;font-size:.85em}
 .sw{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:middle;margin-right:.3em}
 .bad{color:#c62828;font-weight:600}.ok{color:#2e7d32;font-weight:600}
+.facts{margin:.4em 0}.fact{margin:.15em 0}.fact b{display:inline-block;min-width:11em;color:#424242}
 .cols{display:flex;flex-wrap:wrap;gap:2em}.cols>div{flex:1 1 28em}
 details>summary{cursor:pointer;color:#1565c0}
 """
@@ -85,10 +89,53 @@ def _verdict(a: dict[str, Any]) -> str:
         ("error budget (30 d)" if b["period_days"] == 30 else "error budget", _pct(b["time_budget_consumed"])),
     ]
     cards = "".join(f'<div class="kpi">{escape(k)}<b>{escape(val)}</b></div>' for k, val in kpis)
+    gap = a.get("observability") or {}
+    rows = [("when", _when(a)), ("why (root cause)", _root_cause(a)), ("cascade", a["cascade"]["summary"]),
+            ("did it recover", f"{meta['verdict']}: {meta['text']}"), ("incident", inc["summary"])]
+    if gap.get("summary"):
+        rows.append(("what monitoring saw", gap["summary"]))
+    facts = "".join(f'<div class="fact" id="fact-{escape(k.split(" ")[0])}"><b>{escape(k)}</b> {escape(t)}</div>'
+                    for k, t in rows)
     return (f'<section id="verdict" class="{escape(v)}"><div class="word">steady state {escape(v)}</div>'
-            f'<p id="headline">{escape(a["headline"])}</p>'
-            f"<p><b>Metastability:</b> {escape(meta['text'])}<br><b>Cascade:</b> {escape(a['cascade']['summary'])}"
-            f"<br><b>Incident:</b> {escape(inc['summary'])}</p><div class=\"kpis\">{cards}</div></section>")
+            f'<p id="headline">{escape(a["headline"])}</p><div class="facts">{facts}</div>'
+            f'<div class="kpis">{cards}</div></section>')
+
+
+def _at(a: dict[str, Any], t_s: float | None) -> str:
+    """A time for the first screen: the clock time when anchored, else seconds into the run."""
+    if t_s is None:
+        return "–"
+    return _clock_label(a, t_s) if a["run"].get("clock") else f"{t_s:g} s"
+
+
+def _when(a: dict[str, Any]) -> str:
+    inc = a["incident"]
+    start = inc.get("incident_start_s")
+    if start is None:
+        return "no trigger in this run"
+    parts = [f"first trigger at {_at(a, start)}"]
+    if inc["time_to_detect_s"] is not None:
+        parts.append(f"detected at {_at(a, start + inc['time_to_detect_s'])} (+{inc['time_to_detect_s']:g} s)")
+    else:
+        parts.append("never detected by an alert")
+    if inc["time_to_recover_s"] is not None:
+        parts.append(f"resolved at {_at(a, start + inc['time_to_recover_s'])} (+{inc['time_to_recover_s']:g} s)")
+    elif a["metastability"].get("recovered_at_s") is not None:
+        parts.append(f"back in steady state at {_at(a, a['metastability']['recovered_at_s'])}")
+    else:
+        parts.append("not back in steady state by the end of the run")
+    return "; ".join(parts)
+
+
+def _root_cause(a: dict[str, Any]) -> str:
+    roots = a["cascade"]["roots"]
+    if roots:
+        return "; ".join(f"{r['fault']} ({r['kind']}) on {', '.join(r['targets']) or '–'} at {_at(a, r['t_s'])}"
+                         for r in roots[:4]) + (f"; and {len(roots) - 4} more" if len(roots) > 4 else "")
+    trig = a["triggers"]
+    if trig:
+        return "; ".join(f"{t['kind']} {t['label']} at {_at(a, t['start_s'])}" for t in trig[:4])
+    return "none: a control run"
 
 
 def _incident(a: dict[str, Any]) -> str:
@@ -303,9 +350,36 @@ def scenario_summary(scenario: Any) -> list[list[str]]:
     return rows
 
 
+def _figures(figures: dict[str, bytes], captions: dict[str, tuple[str, str]],
+             interactive: tuple[str, str] | None) -> str:
+    """The figures section: the interactive timeline first (the static one folded below it), then the rest."""
+    parts = []
+    for name, png in figures.items():
+        if name == "timeline" and interactive is not None:
+            script, div = interactive
+            parts.append(f'<figure id="fig-timeline-interactive">{div}<figcaption>{escape(INTERACTIVE_CAPTION)}'
+                         f"</figcaption></figure>{script}")
+            parts.append("<details id=\"timeline-static\"><summary>The same timeline as a static figure "
+                         "(figures/timeline.png and .svg, for papers)</summary>" + _img(png, name, *captions[name])
+                         + "</details>")
+        else:
+            parts.append(_img(png, name, *captions[name]))
+    if interactive is None and "timeline" in figures:
+        parts.insert(0, '<p class="sub" id="no-interactive">Interactive figures need Bokeh (pip install bokeh); '
+                        "static figures are shown instead.</p>")
+    return "".join(parts)
+
+
+INTERACTIVE_CAPTION = ("Interactive timeline: scroll or drag a box to zoom (every panel follows), hover for values, "
+                       "click a legend entry to hide its series, reset with the ⟲ tool. Red: triggers, hatched "
+                       "orange: alerts firing, dashed blue: mitigations.")
+
+
 def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str,
-                  summary_rows: list[list[str]] | None = None) -> str:
-    """The report page from an analysis, PNG figures and the scenario YAML."""
+                  summary_rows: list[list[str]] | None = None,
+                  interactive: tuple[str, str] | None = None, library_js: str = "") -> str:
+    """The report page from an analysis, PNG figures, the scenario YAML and, optionally, the interactive
+    timeline (its script and div) with the inlined plotting library."""
     run = a["run"]
     title = f"chaossim report — {run['scenario']} (seed {run['seed']})"
     trig = ", ".join(f"{t['kind']} {t['label']} at {t['start_s']:g} s" for t in a["triggers"]) or "none"
@@ -319,19 +393,19 @@ def render_report(a: dict[str, Any], figures: dict[str, bytes], yaml_text: str,
                                    "of spread with the time after the first fault; nodes coloured by the worst state "
                                    "reached."),
     }
-    figs = "".join(_img(png, name, *captions[name]) for name, png in figures.items())
+    figs = _figures(figures, captions, interactive)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>\n"
+        f"<title>{escape(title)}</title><style>{CSS}</style>{library_js}</head><body>\n"
         f"<h1>{escape(run['scenario'])}</h1><p class=\"sub\">{escape(run['description'] or '')}<br>"
         f"{escape(starts)}seed {escape(str(run['seed']))} · {run['duration_s']:g} s simulated "
         f"(warm-up {run['warmup_s']:g} s, "
         f"buckets of {run['bucket_s']:g} s) · triggers: {escape(trig)}</p>\n"
         + _verdict(a) + "\n"
+        + _incident(a) + "\n" + _observability(a) + "\n"
         + ('<section id="summary"><h2>What was simulated</h2>'
            + _table(["", ""], [[escape(k), escape(v)] for k, v in summary_rows]) + "</section>\n"
            if summary_rows else "")
-        + _incident(a) + "\n" + _observability(a) + "\n"
         + f'<section id="figures"><h2>Figures</h2>{figs}</section>\n'
         + _steady(a) + "\n" + _metastability(a) + "\n" + _cascade(a) + "\n" + _failures(a) + "\n" + _budget(a) + "\n"
         + f'<section id="scenario"><h2>Scenario</h2><details><summary>The scenario as it was run '
@@ -354,7 +428,11 @@ def build_report(result_or_dir: Any, out_dir: str | Path | None = None) -> tuple
     for name, fig in drawn.items():
         save_figure(fig, out / "figures" / name)
         pngs[name] = (out / "figures" / f"{name}.png").read_bytes()
-    html = render_report(a, pngs, scenario_yaml(data), scenario_summary(data.scenario))
+    interactive, library_js = None, ""
+    if available():
+        interactive = interactive_timeline([(a["run"]["scenario"], data, a)])
+        library_js = library()
+    html = render_report(a, pngs, scenario_yaml(data), scenario_summary(data.scenario), interactive, library_js)
     atomic_write_text(out / "report.html", html)
     return out / "report.html", a
 
