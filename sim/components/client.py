@@ -108,6 +108,8 @@ class Client:
         self._toutput = trace.output_tokens.tolist()
         self._trace_tokens = use_trace_tokens
         self._tfailed = None if trace.failed is None else trace.failed.tolist()
+        self._tsessions = None if trace.sessions is None else trace.sessions.tolist()
+        self._trace_rows = not (trace.block_ids is None and trace.sessions is None and trace.model_codes is None)
         self._loop = loop
         self._period_s = replay_period_s(trace.loaded_span_s * time_scale, len(self._offsets))
         self._index = 0
@@ -125,7 +127,8 @@ class Client:
                 prompt, output = self._tprompt[i], self._toutput[i]
             else:
                 prompt, output = int(self.prompt()), int(self.output())
-            self.arrive(prompt, output, self._tfailed is not None and self._tfailed[i])
+            self.arrive(prompt, output, self._tfailed is not None and self._tfailed[i],
+                        self._trace_row(i) if self._trace_rows else None)
         i += 1
         if i >= len(self._offsets):
             if not self._loop:
@@ -136,15 +139,26 @@ class Client:
         delay = self._base_s + self._offsets[i] - self.world.env.now
         self.world.call_later(max(0.0, delay), self._trace_arrival)
 
+    def _trace_row(self, i: int) -> tuple[list[int] | None, int | None, str | None]:
+        """Prefix block ids, session and model of trace row i (None where the trace has none)."""
+        trace = self._trace
+        blocks = trace.blocks_of(i) if self._trace_tokens else None
+        session = None if self._tsessions is None else self._tsessions[i]
+        return (None if blocks is None else blocks.tolist()), session, trace.model_of(i)
+
     # --- request lifecycle -------------------------------------------------------------------------
-    def arrive(self, prompt_tokens: int, output_tokens: int, trace_failed: bool = False) -> Request:
-        """A new request from a random user; ``trace_failed``: the trace recorded it as failed."""
+    def arrive(self, prompt_tokens: int, output_tokens: int, trace_failed: bool = False,
+               row: tuple[list[int] | None, int | None, str | None] | None = None) -> Request:
+        """A new request from a random user; ``trace_failed``: the trace recorded it as failed;
+        ``row``: its trace's prefix block ids, session and model."""
         now = self.world.env.now
         self._ids += 1
         user = int(self._u() * self.users)
         req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
         req.priority = self.priority
         req.trace_failed = trace_failed
+        if row is not None:
+            req.prefix_blocks, req.session, req.model = row
         self.live[req.id] = req
         if self.overall_timeout_s is not None:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)

@@ -25,6 +25,7 @@ import heapq
 import math
 from collections import deque
 
+from sim.components.prefix_cache import PrefixCache, session_blocks
 from sim.components.server import ServerBase
 from sim.engine.request import Attempt
 from sim.engine.world import World
@@ -65,6 +66,11 @@ class LLMServer(ServerBase):
         self._prefilling: list[Attempt] = []
         self._cancel_pending = False
         self.preemptions = 0
+        cache = spec.prefix_cache
+        self.prefix_cache = None if cache is None else PrefixCache(
+            max(1, cache.capacity_tokens // cache.block_tokens), cache.block_tokens
+        )
+        """Prefix KV blocks kept between requests (LRU), or None; emptied when the process is lost."""
 
     # --- interface ---------------------------------------------------------------------------------
     # Faults change these two mid-run. The running epoch was planned with the old value, so it ends at
@@ -123,7 +129,25 @@ class LLMServer(ServerBase):
         if self._epoch is not None and not self._cut:
             self._cut_epoch()
 
+    def _cached_tokens(self, att: Attempt) -> int:
+        """Prompt tokens whose KV blocks are cached (their prefill is skipped); stores the prompt's blocks."""
+        cache = self.prefix_cache
+        req = att.request
+        blocks = req.prefix_blocks
+        if blocks is None:
+            key = req.user if req.session is None else req.session
+            blocks = session_blocks(key, req.prompt_tokens, cache.block_tokens)
+        hits = cache.lookup_and_store(blocks)
+        return min(hits * cache.block_tokens, req.prompt_tokens - 1)  # the last token is always computed
+
+    def _loaded(self, *args) -> None:
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()  # a new process: its GPU memory starts empty
+        super()._loaded(*args)
+
     def _drop_all(self, outcome: str) -> None:
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
         lost = list(self.waiting) + [r.att for r in self._order if not r.gone]
         lost += self._prefilling
         self.waiting.clear()
@@ -170,6 +194,8 @@ class LLMServer(ServerBase):
             admitted.append(att)
             used += need
             tokens += need - 1
+            if self.prefix_cache is not None:
+                tokens -= self._cached_tokens(att)
         if admitted:
             self._busy = True
             self._prefilling = admitted

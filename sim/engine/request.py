@@ -33,6 +33,7 @@ class Request:
     __slots__ = (
         "id", "client", "user", "t_arrival_s", "prompt_tokens", "output_tokens", "attempts", "done",
         "outcome", "t_done_s", "ttft_s", "priority", "poison", "trace_failed",
+        "prefix_blocks", "session", "model",
     )
 
     def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int):
@@ -52,6 +53,12 @@ class Request:
         """A poison request (poison_request fault): crashes any vulnerable server that receives it."""
         self.trace_failed = False
         """The replayed trace recorded this request as failed: served work ends as a server error."""
+        self.prefix_blocks: list[int] | None = None
+        """Ids of the prompt's KV blocks from the trace (equal ids: reusable prefix), or None."""
+        self.session: int | None = None
+        """The trace's session of the request (prefix-cache key when it has no block ids), or None."""
+        self.model: str | None = None
+        """The model the request asks for (from the trace), or None: any pool serves it."""
 
 
 class Attempt:

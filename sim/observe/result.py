@@ -158,6 +158,12 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
                      requests, dict(stack.by_name), {"latency": lat, "ttft": ttft})
 
 
+def load_skew(handled: list[int]) -> float | None:
+    """Busiest replica's share over the mean share (1 is perfectly even): the price of affinity routing."""
+    total = sum(handled)
+    return max(handled) * len(handled) / total if total else None
+
+
 def component_stats(c: Any) -> dict[str, Any]:
     """A few end-of-run figures per component, by kind."""
     kind = getattr(c, "kind", "")
@@ -171,9 +177,12 @@ def component_stats(c: Any) -> dict[str, Any]:
             out["mean_in_system"] = c.area_in_system / now if now else 0.0
         if hasattr(c, "preemptions"):
             out["preemptions"] = c.preemptions
+        if getattr(c, "prefix_cache", None) is not None:
+            out["prefix_cache"] = c.prefix_cache.stats()
         return out
     if kind == "load_balancer":
-        return {"kind": kind, "routed": c.routed, "in_rotation": len(c.rotation), "replicas": len(c.servers)}
+        return {"kind": kind, "routed": c.routed, "in_rotation": len(c.rotation), "replicas": len(c.servers),
+                "load_skew": load_skew([s.completed + s.failed for s in c.servers])}
     if kind == "database":
         return {"kind": kind, "queries": c.queries, "failures": c.failures}
     if kind == "cache":

@@ -24,6 +24,7 @@ from sim.spec.policies import (
     RolloutSpec,
     SheddingSpec,
 )
+from sim.spec.prefix_cache import PrefixCacheSpec
 
 QUEUE_CAPACITY_DOC = ("Waiting-queue bound; a full queue rejects. 0: no waiting room, a loss system "
                       "(served only when a slot is free).")
@@ -68,6 +69,7 @@ class LLMServerSpec(StrictModel):
     decode_base_s: float = Field(0.012, ge=0)
     decode_per_seq_s: float = Field(0.0002, ge=0)
     decode_per_context_token_s: float = Field(2e-7, ge=0)
+    prefix_cache: PrefixCacheSpec | None = Field(None, description="Cache of prompt-prefix KV blocks; null: none.")
 
 
 class PlainServerSpec(StrictModel):
