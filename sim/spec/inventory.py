@@ -61,9 +61,36 @@ def matches(target: TargetSpec, info: ComponentInfo) -> bool:
     return True
 
 
-def candidates(target: TargetSpec, items: list[ComponentInfo], kinds: tuple[str, ...]) -> list[ComponentInfo]:
+class TargetIndex:
+    """An inventory indexed by name, pool and zone: a selector is resolved from its narrowest filter, so
+    targeting many faults costs what they match, not faults x components."""
+
+    def __init__(self, items: list[ComponentInfo]):
+        self.items = items
+        self.by_name: dict[str, list[ComponentInfo]] = {}
+        self.by_pool: dict[str | None, list[ComponentInfo]] = {}
+        self.by_zone: dict[str, list[ComponentInfo]] = {}
+        for c in items:
+            self.by_name.setdefault(c.name, []).append(c)
+            self.by_pool.setdefault(c.pool, []).append(c)
+            self.by_zone.setdefault(c.zone, []).append(c)
+
+    def narrowest(self, target: TargetSpec) -> list[ComponentInfo]:
+        """The components of the selector's narrowest filter (name, else pool, else zone), in inventory order."""
+        if target.name is not None:
+            return self.by_name.get(target.name, [])
+        if target.pool is not None:
+            return self.by_pool.get(target.pool, [])
+        if target.zone is not None:
+            return self.by_zone.get(target.zone, [])
+        return self.items
+
+
+def candidates(target: TargetSpec, items: list[ComponentInfo] | TargetIndex,
+               kinds: tuple[str, ...]) -> list[ComponentInfo]:
     """Components of the given kinds that a target selector matches (before count / percent)."""
-    return [c for c in items if c.kind in kinds and matches(target, c)]
+    pool = items.narrowest(target) if isinstance(items, TargetIndex) else items
+    return [c for c in pool if c.kind in kinds and matches(target, c)]
 
 
 _SERVER = ("server",)
@@ -105,7 +132,8 @@ def fault_inventory(scenario: Scenario) -> list[ComponentInfo]:
     return items
 
 
-def fault_candidates(scenario: Scenario, fault, items: list[ComponentInfo] | None = None) -> list[ComponentInfo]:
+def fault_candidates(scenario: Scenario, fault,
+                     items: list[ComponentInfo] | TargetIndex | None = None) -> list[ComponentInfo]:
     """Components a fault's target selector matches among the kinds it can act on (before count / percent)."""
     if getattr(fault, "target", None) is None:
         return []
@@ -120,6 +148,7 @@ def fault_candidates(scenario: Scenario, fault, items: list[ComponentInfo] | Non
 def check_fault_targets(scenario: Scenario) -> list[Problem]:
     """A problem for every fault whose targets, zones or windows do not fit the scenario."""
     items = fault_inventory(scenario)
+    index = TargetIndex(items)
     names = {c.name for c in items}
     zones = set(scenario.topology.zones)
     problems: list[Problem] = []
@@ -127,7 +156,7 @@ def check_fault_targets(scenario: Scenario) -> list[Problem]:
         where = f"faults[{i}]"
         if getattr(fault, "target", None) is not None:
             kinds = FAULT_TARGET_KINDS.get(fault.kind, _SERVER)
-            found = fault_candidates(scenario, fault, items)
+            found = fault_candidates(scenario, fault, index)
             if not found:
                 what = " or ".join(kinds) + (" of an llm pool" if fault.kind in LLM_ONLY_FAULTS else "")
                 problems.append(Problem(f"{where}.target", f"matches no {what} in the topology"))
