@@ -8,9 +8,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim.engine.traces import TraceError
-from sim.spec import ScenarioError, json_schema, load_scenario
-
 DEMO = "builtin:demo"
 
 
@@ -61,6 +58,8 @@ def _changes(args: argparse.Namespace) -> dict:
 def _load(path: str, check_traces: bool = False, changes: dict | None = None):
     """The scenario with its ``--set`` changes, or exit 2 after printing every problem; ``check_traces``
     also reads its trace files."""
+    from sim.spec import ScenarioError, load_scenario
+
     try:
         scenario = load_scenario(path, changes)
     except ScenarioError as err:
@@ -78,7 +77,7 @@ def _load(path: str, check_traces: bool = False, changes: dict | None = None):
 
 def _trace_problems(scenario) -> list[str]:
     """A trace file that exists but cannot be used is only found by reading it (the spec checks existence)."""
-    from sim.engine.traces import trace_of
+    from sim.engine.traces import TraceError, trace_of
 
     problems = []
     for i, client in enumerate(scenario.workload.clients):
@@ -125,6 +124,7 @@ def run_json(summary: dict, analysis: dict, out: Path, report: Path | None) -> s
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.analysis import analyze
+    from sim.engine.traces import TraceError
     from sim.experiment.run import run
     from sim.report.files import write_run
 
@@ -205,6 +205,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from sim.spec import json_schema
+
     sys.stdout.write(json_schema() + "\n")
     return 0
 
