@@ -26,7 +26,8 @@ class BalancingSpec(StrictModel):
     """How a load balancer picks a replica (Envoy names; default round robin, as Envoy's)."""
 
     kind: Literal[
-        "round_robin", "random", "least_outstanding", "power_of_two", "zone_aware", "sticky", "shuffle_shard"
+        "round_robin", "random", "least_outstanding", "power_of_two", "zone_aware", "sticky", "shuffle_shard",
+        "prefix_affinity",
     ] = Field("round_robin", description="Envoy's default lb_policy is ROUND_ROBIN.")
     choice_count: int = Field(2, ge=2, description="Candidates sampled by power_of_two (Envoy choice_count 2).")
     failover: bool = Field(
@@ -35,6 +36,14 @@ class BalancingSpec(StrictModel):
     )
     shard_size: int = Field(
         2, ge=1, description="shuffle_shard: replicas per customer (AWS shuffle-sharding examples use 2)."
+    )
+    load_factor: float = Field(
+        1.25, ge=1, le=100, description="prefix_affinity: most load per replica, as a multiple of the mean "
+        "(bounded-load consistent hashing; 1 is strict balance, larger trades balance for cache hits)."
+    )
+    cache_weight: float = Field(
+        8.0, ge=0, le=1000, description="prefix_affinity: a fully cached prompt counts as this many fewer "
+        "outstanding requests (an illustration tuned on the Mooncake trace)."
     )
 
 

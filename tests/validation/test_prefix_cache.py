@@ -79,8 +79,9 @@ def _simulate(scenario, seed: int = 1):
     return world, stack
 
 
-def test_hit_rate_per_replica_equals_an_offline_lru_of_the_blocks_it_saw():
-    sc = _mooncake_scenario(4, 2000 * BLOCK, to_s=120.0)
+@pytest.mark.parametrize("balancing", ["round_robin", "prefix_affinity"])
+def test_hit_rate_per_replica_equals_an_offline_lru_of_the_blocks_it_saw(balancing):
+    sc = _mooncake_scenario(4, 2000 * BLOCK, balancing, to_s=120.0)
     world, stack = _simulate(sc)
     trace = load_trace("builtin:mooncake_conv", to_s=120.0)
     seen_all = []
