@@ -40,3 +40,25 @@ class FakeWorld:
             self.now = due[0][0]
             due[0][2](*due[0][3])
         self.now = t_s
+
+
+class LiveRun:
+    """A run's plain ``RunResult`` plus ``components``: the live components as the run left them.
+
+    For tests that check a component's internal state after a run; a RunResult itself is plain data and
+    holds no simulation objects. Every other attribute is the result's.
+    """
+
+    def __init__(self, result, stack) -> None:
+        self.result = result
+        self.components = stack.by_name
+
+    def __getattr__(self, name: str):
+        return getattr(self.result, name)
+
+
+def run_live(scenario, seed=None, **options) -> LiveRun:
+    """Like ``sim.run``, keeping the live components (``sim.experiment.run.run_with_stack``)."""
+    from sim.experiment.run import run_with_stack
+
+    return LiveRun(*run_with_stack(scenario, seed, **options))

@@ -17,9 +17,9 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from sim.observe.histogram import N_BINS
+from sim.engine.histogram import N_BINS
+from sim.engine.timeline import Cause, Transition
 from sim.observe.result import RunResult
-from sim.observe.timeline import Cause, Transition
 from sim.spec.scenario import Scenario
 
 REQUIRED_FILES = ("summary.json", "timeseries.csv", "states.csv", "faults.json", "scenario.yaml")

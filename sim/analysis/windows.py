@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.observe.histogram import MIDPOINTS, quantile_from_counts
+from sim.engine.histogram import MIDPOINTS, quantile_from_counts
 
 FAILURE_NAMES = (
     "timeout", "rejected", "rate_limited", "no_healthy_upstream", "server_error", "dependency_error",

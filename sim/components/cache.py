@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 
 
 class Cache:
@@ -59,3 +59,9 @@ class Cache:
     def flush(self) -> None:
         """Lose every entry: the following requests miss and go to the database."""
         self.entries.clear()
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        total = self.hits + self.misses
+        return {"kind": self.kind, "hits": self.hits, "misses": self.misses,
+                "hit_ratio": self.hits / total if total else None}

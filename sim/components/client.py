@@ -305,3 +305,11 @@ class Client:
         req.t_done_s = self.world.env.now
         wait = None if att.t_service_start_s is None else att.t_service_start_s - att.t_start_s
         self.world.metrics.outcome(req, outcome, req.t_done_s, wait, att.server)
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind}
+
+    def in_flight_arrivals_s(self) -> list[float]:
+        """Arrival times of this client's requests that have not ended yet (for the run's accounting)."""
+        return [req.t_arrival_s for req in self.live.values()]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 from sim.spec.control_plane import ControlPlaneSpec
 
 CHECK_PERIOD_S = 10.0
@@ -97,3 +97,7 @@ class ControlPlane:
         tid = self.world.set_state(self.name, state, cause)
         for dep in self.dependents:
             dep.control_plane_changed(self.serving, tid)
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind}

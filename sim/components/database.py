@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.engine.distributions import Sampler
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 
 
 class Database:
@@ -99,3 +99,7 @@ class Database:
         elif state == "overloaded" and q <= self.queue_capacity // 2:
             self.world.set_state(self.name, "healthy",
                                  Cause("mechanism", self.name, "connection_pool", f"wait queue drained to {q}"))
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind, "queries": self.queries, "failures": self.failures}

@@ -8,8 +8,8 @@ about one TTL between a control-plane failure and a data-plane failure, incident
 
 from __future__ import annotations
 
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 
 
 class Discovery:
@@ -63,3 +63,7 @@ class Discovery:
     def _record(self, cause: Cause) -> None:
         ok = self.available and self.records_valid
         self.world.set_state(self.name, "healthy" if ok else "down", cause)
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind, "lookups": self.lookups}

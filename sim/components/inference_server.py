@@ -313,3 +313,11 @@ class LLMServer(ServerBase):
         self._remove(run)
         self.preemptions += 1
         self.waiting.appendleft(att)
+
+    def report(self) -> dict[str, object]:
+        """As every server's, plus the number of preemptions (KV cache full while decoding) and the prefix
+        cache's figures when it has one."""
+        out = {**super().report(), "preemptions": self.preemptions}
+        if self.prefix_cache is not None:
+            out["prefix_cache"] = self.prefix_cache.stats()
+        return out

@@ -12,8 +12,8 @@ from typing import Any
 
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import SERVED, Attempt
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 from sim.resilience.balancing import _outstanding
 from sim.resilience.outlier import panic_active
 
@@ -237,6 +237,17 @@ class LoadBalancer:
             self.world.call_later(latency, server.submit, att)
         else:
             server.submit(att)
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind, "routed": self.routed, "in_rotation": len(self.rotation),
+                "replicas": len(self.servers), "load_skew": load_skew([s.completed + s.failed for s in self.servers])}
+
+
+def load_skew(handled: list[int]) -> float | None:
+    """Busiest replica's share over the mean share (1 is perfectly even): the price of affinity routing."""
+    total = sum(handled)
+    return max(handled) * len(handled) / total if total else None
 
 
 def _reset(att: Attempt, path_latency_s: float) -> None:

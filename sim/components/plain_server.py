@@ -86,3 +86,12 @@ class PlainServer(ServerBase):
 
     def _cancel(self, att: Attempt) -> None:
         """Waiting attempts are dropped when they reach the head; running ones finish (no preemption)."""
+
+    def report(self) -> dict[str, object]:
+        """As every server's, plus utilisation and mean number in system (time averages up to now)."""
+        out = super().report()
+        now = self.world.env.now
+        self._advance()
+        out["utilisation"] = self.area_busy / (now * self.concurrency) if now else 0.0
+        out["mean_in_system"] = self.area_in_system / now if now else 0.0
+        return out

@@ -13,8 +13,8 @@ from typing import Any
 
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 
 OVERLOAD_ON = 0.9
 OVERLOAD_OFF = 0.5
@@ -362,6 +362,11 @@ class ServerBase:
         if self.queue_capacity == 0:
             return self.slot_free()
         return self.queue_length() < self.queue_capacity
+
+    def report(self) -> dict[str, object]:
+        """End-of-run figures for the run summary, as plain data."""
+        return {"kind": self.kind, "pool": self.pool, "zone": self.zone, "completed": self.completed,
+                "failed": self.failed, "final_state": self.state}
 
     # --- for subclasses ----------------------------------------------------------------------------
     def slot_free(self) -> bool:

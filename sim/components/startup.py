@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.observe.timeline import Cause
+from sim.engine.timeline import Cause
 from sim.resilience.retry import RetryPolicy
 from sim.spec.topology import StartupSpec
 

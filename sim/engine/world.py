@@ -14,9 +14,9 @@ from typing import Any
 import simpy
 from simpy.events import NORMAL
 
+from sim.engine.metrics import MetricsRecorder
 from sim.engine.random import RandomStreams
-from sim.observe.metrics import MetricsRecorder
-from sim.observe.timeline import Cause, StateTimeline
+from sim.engine.timeline import Cause, StateTimeline
 
 
 class _Call:

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from sim.assembly import build_stack, topology_graph
+from sim.assembly import Stack, build_stack, topology_graph
 from sim.engine.world import World
 from sim.experiment.gc_tuning import tuned_gc
 from sim.faults import schedule_faults
@@ -22,6 +22,13 @@ def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = 
     ``record_requests`` keeps one row per request (memory grows with requests; off by default).
     ``progress`` draws a progress bar on stderr when it is a terminal and the run lasts over 2 s.
     """
+    return run_with_stack(scenario, seed, record_requests=record_requests, progress=progress)[0]
+
+
+def run_with_stack(scenario: Scenario, seed: int | None = None, *, record_requests: bool = False,
+                   progress: bool = False) -> tuple[RunResult, Stack]:
+    """As ``run``, and also the live stack as the run left it, for tests and notebooks that inspect a
+    component's state after the run (the stack holds simulation objects: it does not pickle)."""
     seed = scenario.run.seed if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -35,7 +42,7 @@ def run(scenario: Scenario, seed: int | None = None, *, record_requests: bool = 
             _run_with_progress(world, spec.duration_s)
         else:
             world.env.run(until=spec.duration_s)
-    return collect(scenario, seed, world, stack, graph)
+    return collect(scenario, seed, world, stack, graph), stack
 
 
 def _run_with_progress(world: World, duration_s: float, steps: int = 50) -> None:

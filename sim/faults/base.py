@@ -16,18 +16,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sim.assembly.wiring import Stack
 from sim.components.factors import neutral, replace_share
+from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.observe.timeline import Cause
 from sim.resilience.registry import Registry
 from sim.spec.inventory import fault_candidates, fault_inventory
 from sim.spec.scenario import Scenario
 
 RAMP_STEPS = 10
 """A ramp is applied as this many equal steps (level 1/N at the start, 1 at ramp_s (N-1)/N)."""
+
+
+class Stack(Protocol):
+    """What faults need of the wired stack (``sim.assembly.wiring.Stack`` is one): its components.
+
+    A Protocol rather than an import, so faults sit below the assembly that builds the stack.
+    """
+
+    clients: list[Any]
+    by_name: dict[str, Any]
 
 
 @dataclass

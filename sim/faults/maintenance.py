@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.engine.timeline import Cause
 from sim.faults.base import FAULTS, Fault, bring_back, hold_key, take_down
 from sim.faults.software import apply_bug, remove_bug
-from sim.observe.timeline import Cause
 
 READY_POLL_S = 5.0
 """How often a stalled rollout checks whether its batch became ready."""

@@ -1,17 +1,22 @@
-"""RunResult: everything a run produced, as plain data (summary dict, numpy time series, timeline)."""
+"""RunResult: everything a run produced, as plain data (summary dict, numpy time series, timeline).
+
+A result holds no live simulation object, so it pickles (it can come back from another process) and
+two results compare with ``==``. Each component reports its own end-of-run figures (``report()``);
+``collect`` only gathers them.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 import numpy as np
 
+from sim.engine.histogram import quantile_from_counts
 from sim.engine.request import FAILURE_REASONS, OUTCOMES, SUCCESS_OUTCOMES
-from sim.observe.histogram import quantile_from_counts
-from sim.observe.timeline import Transition
+from sim.engine.timeline import Transition
 
 REQUEST_COLUMNS = (
     "id", "client", "user", "arrival_s", "end_s", "outcome", "attempts", "latency_s", "ttft_s", "wait_s", "server",
@@ -19,9 +24,13 @@ REQUEST_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(eq=False)
 class RunResult:
-    """One run's results. ``summary`` is JSON-ready; ``timeseries`` maps names to equal-length arrays."""
+    """One run's results. ``summary`` is JSON-ready; ``timeseries`` maps names to equal-length arrays.
+
+    Plain data: the scenario (a pydantic model), numbers, numpy arrays, the transitions and the topology
+    graph. ``==`` compares every field (arrays element-wise, NaN equal to NaN).
+    """
 
     scenario: Any
     seed: int
@@ -31,9 +40,18 @@ class RunResult:
     fault_log: list[dict[str, Any]]
     graph: nx.DiGraph
     requests: dict[str, np.ndarray] | None = None
-    components: dict[str, Any] = field(default_factory=dict, repr=False)
     histograms: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     """Per-bucket log-histogram counts, shape (n_buckets, N_BINS): 'latency' and 'ttft' of served requests."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return (self.scenario == other.scenario and self.seed == other.seed and self.summary == other.summary
+                and _arrays_equal(self.timeseries, other.timeseries) and self.transitions == other.transitions
+                and self.fault_log == other.fault_log and nx.utils.graphs_equal(self.graph, other.graph)
+                and (self.requests is None) == (other.requests is None)
+                and _arrays_equal(self.requests or {}, other.requests or {})
+                and _arrays_equal(self.histograms, other.histograms))
 
     def to_pandas(self):
         """The time series as a pandas DataFrame (needs pandas, which chaossim does not depend on)."""
@@ -49,6 +67,29 @@ class RunResult:
              "detail": t.cause.detail, "parents": " ".join(str(p) for p in t.cause.parents)}
             for t in self.transitions
         ]
+
+
+def _arrays_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+    """Same names, and each pair of arrays equal in shape and values (NaN equals NaN)."""
+    if a.keys() != b.keys():
+        return False
+    for name, x in a.items():
+        x, y = np.asarray(x), np.asarray(b[name])
+        if x.shape != y.shape or x.dtype.kind != y.dtype.kind:
+            return False
+        if not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+            return False
+    return True
+
+
+class Reporting(Protocol):
+    """What ``collect`` needs of a component: its kind and its own end-of-run figures."""
+
+    kind: str
+
+    def report(self) -> dict[str, Any]:
+        """Plain, JSON-ready figures (counts, ratios, the final state)."""
+        ...
 
 
 def _stats(hist) -> dict[str, float | None]:
@@ -73,15 +114,16 @@ def _clean(value: Any) -> Any:
 
 
 def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph) -> RunResult:
-    """Assemble a RunResult from a finished world."""
+    """Assemble a RunResult from a finished world: the recorders' figures and each component's ``report()``."""
     m = world.metrics
     run = scenario.run
     outcomes = dict(zip(OUTCOMES, m.total_outcomes, strict=True))
     ended = sum(m.total_outcomes)
     now = world.env.now
-    live = [req for c in stack.by_name.values() if getattr(c, "kind", "") == "client" for req in c.live.values()]
+    components: dict[str, Reporting] = stack.by_name
+    live = [t_s for c in stack.by_name.values() if c.kind == "client" for t_s in c.in_flight_arrivals_s()]
     in_flight = len(live)
-    oldest_s = max((now - req.t_arrival_s for req in live), default=0.0)
+    oldest_s = max((now - t_s for t_s in live), default=0.0)
     measured = dict(zip(OUTCOMES, m.measured_outcomes, strict=True))
     measured_ended = sum(m.measured_outcomes)
     served = sum(measured[o] for o in SUCCESS_OUTCOMES)
@@ -119,7 +161,7 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
                 "not_success": m.since_not_success,
             },
         },
-        "components": {name: component_stats(c) for name, c in stack.by_name.items()},
+        "components": {name: c.report() for name, c in components.items()},
         "faults": world.fault_log,
     }
     summary = _clean(summary)
@@ -155,39 +197,4 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
         cols = list(zip(*m.records, strict=True)) if m.records else [[] for _ in REQUEST_COLUMNS]
         requests = {name: np.asarray(col) for name, col in zip(REQUEST_COLUMNS, cols, strict=True)}
     return RunResult(scenario, seed, summary, ts, list(world.timeline.transitions), list(world.fault_log), graph,
-                     requests, dict(stack.by_name), {"latency": lat, "ttft": ttft})
-
-
-def load_skew(handled: list[int]) -> float | None:
-    """Busiest replica's share over the mean share (1 is perfectly even): the price of affinity routing."""
-    total = sum(handled)
-    return max(handled) * len(handled) / total if total else None
-
-
-def component_stats(c: Any) -> dict[str, Any]:
-    """A few end-of-run figures per component, by kind."""
-    kind = getattr(c, "kind", "")
-    if kind == "server":
-        out = {"kind": kind, "pool": c.pool, "zone": c.zone, "completed": c.completed, "failed": c.failed,
-               "final_state": c.state}
-        if hasattr(c, "area_busy"):
-            now = c.world.env.now
-            c._advance()
-            out["utilisation"] = c.area_busy / (now * c.concurrency) if now else 0.0
-            out["mean_in_system"] = c.area_in_system / now if now else 0.0
-        if hasattr(c, "preemptions"):
-            out["preemptions"] = c.preemptions
-        if getattr(c, "prefix_cache", None) is not None:
-            out["prefix_cache"] = c.prefix_cache.stats()
-        return out
-    if kind == "load_balancer":
-        return {"kind": kind, "routed": c.routed, "in_rotation": len(c.rotation), "replicas": len(c.servers),
-                "load_skew": load_skew([s.completed + s.failed for s in c.servers])}
-    if kind == "database":
-        return {"kind": kind, "queries": c.queries, "failures": c.failures}
-    if kind == "cache":
-        total = c.hits + c.misses
-        return {"kind": kind, "hits": c.hits, "misses": c.misses, "hit_ratio": c.hits / total if total else None}
-    if kind == "discovery":
-        return {"kind": kind, "lookups": c.lookups}
-    return {"kind": kind}
+                     requests, {"latency": lat, "ttft": ttft})

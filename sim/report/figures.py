@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim.observe.result import RunResult  # noqa: E402
-from sim.report.files import atomic_write_with  # noqa: E402
+from sim.report.atomic import atomic_write_with  # noqa: E402
 
 STATE_COLOURS = {
     "healthy": "#4caf50",

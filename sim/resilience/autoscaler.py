@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sim.observe.timeline import Cause
+from sim.engine.timeline import Cause
 from sim.resilience.registry import Registry
 from sim.spec.policies import AutoscalingSpec
 

@@ -140,7 +140,7 @@ def record_on_server(server: Any, dependency: Any, world: Any) -> Callable[[str]
     """Show the breaker on its replica's timeline: open or half-open makes a healthy replica ``degraded``
     (it answers, but fails fast every request that needs the dependency), closed makes it healthy again.
     The transition names the dependency's last transition as its parent (the cascade link)."""
-    from sim.observe.timeline import Cause
+    from sim.engine.timeline import Cause
 
     def on_change(state: str) -> None:
         if state != "closed" and server.state == "healthy":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.observe.timeline import Cause
+from sim.engine.timeline import Cause
 from sim.spec.policies import HealthCheckSpec, LivenessSpec
 
 

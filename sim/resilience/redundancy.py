@@ -28,7 +28,7 @@ from __future__ import annotations
 from math import comb
 from typing import Any
 
-from sim.observe.timeline import Cause
+from sim.engine.timeline import Cause
 from sim.spec.topology import DatabaseReplicaSpec
 
 CHECK_PERIOD_S = 5.0

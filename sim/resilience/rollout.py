@@ -22,7 +22,7 @@ import math
 from typing import Any
 
 from sim.components.factors import replace_share
-from sim.observe.timeline import Cause
+from sim.engine.timeline import Cause
 from sim.spec.policies import MaintenanceSpec, RolloutSpec
 
 DRAIN_POLL_S = 1.0

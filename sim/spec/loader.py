@@ -28,6 +28,10 @@ class ScenarioError(Exception):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[Problem]]]:
+        """Pickle by its problems: the default rebuilds from the message, which is not what ``__init__`` takes."""
+        return (ScenarioError, (self.problems,))
+
 
 EMPTY = "empty: a scenario is a mapping of sections (topology, workload, ...)"
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sim import parse_scenario, run
 from sim.engine.request import OUTCOMES
 from sim.resilience.retry import JITTERS
+from tests.helpers import run_live
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
@@ -132,7 +133,10 @@ def _lifetime_bound_s(scenario) -> float | None:
     if client.timeout_s is None:
         return None
     retry = client.retry or scenario.policies.retry
-    backoffs = sum(min(retry.backoff_cap_s, retry.backoff_base_s * retry.multiplier ** (n - 1))
+    # The n-th wait is at most the capped exponential; decorrelated jitter draws up to 3 x the previous wait
+    # instead (AWS), the first from the base: base x 3^n.
+    growth = (3.0, 1) if retry.jitter == "decorrelated" else (retry.multiplier, 0)
+    backoffs = sum(min(retry.backoff_cap_s, retry.backoff_base_s * growth[0] ** (n - 1 + growth[1]))
                    for n in range(1, retry.max_attempts))
     return retry.max_attempts * client.timeout_s + backoffs + 0.5
 
@@ -141,7 +145,7 @@ def _lifetime_bound_s(scenario) -> float | None:
 @given(data=scenarios(), seed=st.integers(0, 2**16))
 def test_conservation(data, seed):
     scenario = parse_scenario(data)
-    res = run(scenario, seed=seed, record_requests=True)
+    res = run_live(scenario, seed=seed, record_requests=True)
     _check_conservation(res)
     bound = _lifetime_bound_s(scenario)
     if bound is not None:

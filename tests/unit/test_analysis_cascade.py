@@ -7,8 +7,8 @@ import pytest
 
 from sim.analysis import analyze
 from sim.analysis.cascade import analyze_cascade, cascade_graph, fault_node
+from sim.engine.timeline import Cause, Transition
 from sim.experiment.run import run
-from sim.observe.timeline import Cause, Transition
 from sim.report.files import write_run
 from sim.spec import parse_scenario
 

@@ -9,8 +9,8 @@ import pytest
 
 from sim.analysis.slo import steady_state
 from sim.analysis.windows import Series, fault_windows, phases, surges, tolerance_checks
+from sim.engine.histogram import N_BINS, quantile_from_counts
 from sim.experiment.run import run
-from sim.observe.histogram import N_BINS, quantile_from_counts
 from sim.spec import ScenarioError, parse_scenario
 
 from .analysis_scenarios import fake_run, near_capacity, retry_storm

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import yaml
 
-from sim import parse_scenario, run
+from sim import parse_scenario
+from tests.helpers import run_live
 
 BASE = """
 name: holds
@@ -30,7 +31,7 @@ def _run(faults: list[dict], patch=None):
     data["faults"] = faults
     if patch:
         patch(data)
-    return run(parse_scenario(data))
+    return run_live(parse_scenario(data))
 
 
 def _states(result, name: str) -> list[tuple[float, str]]:

@@ -15,7 +15,7 @@ import pytest
 from sim import parse_scenario, run
 from sim.faults import FAULTS
 from sim.spec.faults import FAULT_MODELS
-from tests.helpers import merge
+from tests.helpers import merge, run_live
 
 BASE: dict[str, Any] = {
     "name": "faults",
@@ -39,7 +39,7 @@ def scenario(faults: list[dict] | None = None, **over: Any):
 
 
 def go(faults: list[dict] | None = None, **over: Any):
-    return run(scenario(faults, **over), record_requests=True)
+    return run_live(scenario(faults, **over), record_requests=True)
 
 
 def states(res, comp: str) -> list[tuple[float, str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.observe.histogram import BINS_PER_DECADE, EDGES, N_BINS, LogHistogram, bin_index, quantile_from_counts
+from sim.engine.histogram import BINS_PER_DECADE, EDGES, N_BINS, LogHistogram, bin_index, quantile_from_counts
 
 BIN_RATIO = 10 ** (1 / BINS_PER_DECADE)
 

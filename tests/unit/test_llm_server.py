@@ -314,7 +314,7 @@ def test_crash_loses_everything_and_counts_balance():
 
     for i in range(10):
         world.call_later(0.01 * i, arrive, i)
-    from sim.observe.timeline import Cause
+    from sim.engine.timeline import Cause
 
     world.call_later(1.0, server.crash, Cause("fault", "f", "crash"), None)
     world.env.run(until=100.0)
@@ -380,7 +380,7 @@ def test_waiting_queue_bound_rejects():
 
 def test_restart_after_crash_serves_like_a_fresh_server():
     """After a crash and a cold start, the scheduler state is clean: later arrivals match the reference."""
-    from sim.observe.timeline import Cause
+    from sim.engine.timeline import Cause
 
     spec = llm(max_batch_size=3, kv_cache_tokens=3_000, model_load_s=4.0)
     rng = np.random.default_rng(9)

@@ -6,11 +6,10 @@ from types import SimpleNamespace
 
 import yaml
 
-from sim import run
 from sim.resilience.autoscaler import TERMINATION_GRACE_S, HorizontalPodAutoscaler
 from sim.spec.loader import parse_scenario_text
 from sim.spec.policies import AutoscalingSpec
-from tests.helpers import FakeWorld
+from tests.helpers import FakeWorld, run_live
 
 DB_STACK = """
 name: zones
@@ -38,7 +37,7 @@ def run_db(faults: list[dict], standby_zone: str = "b", duration_s: float = 150.
     d["topology"]["databases"][0]["replica"]["zone"] = standby_zone
     d["faults"] = faults
     d["run"]["duration_s"] = duration_s
-    return run(parse_scenario_text(yaml.safe_dump(d)))
+    return run_live(parse_scenario_text(yaml.safe_dump(d)))
 
 
 def promotions(result) -> list[tuple[float, str, str]]:
@@ -108,7 +107,7 @@ run: {duration_s: 70, seed: 1, bucket_s: 5}
 
 
 def test_replica_added_in_a_dead_zone_stays_down_until_the_zone_is_back():
-    result = run(parse_scenario_text(AUTOSCALED))
+    result = run_live(parse_scenario_text(AUTOSCALED))
     added_b = [n for n, c in result.components.items()
                if n.startswith("p-") and int(n[2:]) >= 2 and c.zone == "b"]
     assert added_b  # the autoscaler did add replicas in zone b during the outage

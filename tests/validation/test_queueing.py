@@ -26,6 +26,7 @@ from sim.analysis.queueing import (
     mmck_blocking_probability,
 )
 from sim.analysis.stats import ConfidenceInterval, batch_means_ci
+from tests.helpers import run_live
 
 CONFIDENCE = 0.999
 SHOWN = 0.99
@@ -155,7 +156,7 @@ def test_littles_law(servers, rho):
     mu = 1.0
     lam = rho * servers * mu
     sc = queue_scenario(lam, {"kind": "exponential", "mean": 1 / mu}, servers, 40_000)
-    res = run(sc, seed=21, record_requests=True)
+    res = run_live(sc, seed=21, record_requests=True)
     duration_s = sc.run.duration_s
     area = res.components["q-0"].area_in_system
     mean_in_system = area / duration_s

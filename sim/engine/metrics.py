@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
+from sim.engine.histogram import N_BINS, LogHistogram, bin_index
 from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Request
-from sim.observe.histogram import N_BINS, LogHistogram, bin_index
 
 _SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
 _WRONG = OUTCOME_INDEX["wrong_answer"]

@@ -1,0 +1,1 @@
+"""Turning a finished run into plain results: ``RunResult`` (picklable data) and ``collect``."""

@@ -1,0 +1,1 @@
+"""Output for people: the run directory (``files``), figures (matplotlib), the HTML report."""
