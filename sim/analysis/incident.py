@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.analysis.clock import Anchor, clock_text, sim_clock
 from sim.analysis.observability import monitor_served, probe_episodes, probe_rule_dict
-from sim.analysis.windows import Series, triggers
+from sim.analysis.windows import Series, episodes_of, triggers
 from sim.spec.monitoring import INVISIBLE_REASONS, AlertSpec
 
 QUANTILES = {"latency_p50_s": ("latency", 0.5), "latency_p99_s": ("latency", 0.99), "ttft_p99_s": ("ttft", 0.99)}
@@ -99,31 +99,6 @@ def _condition(series: Series, rule: AlertSpec) -> tuple[np.ndarray, np.ndarray]
     value = np.where(nodata, np.nan, value.astype(float))
     cond = value > rule.threshold if rule.op == "above" else value < rule.threshold
     return cond & ~nodata, value
-
-
-def episodes_of(series: Series, name: str, cond: np.ndarray, for_s: float,
-                value_at: Any = None) -> list[dict[str, Any]]:
-    """Firing episodes of a condition evaluated per bucket: pending while it holds, firing after ``for_s``,
-    resolved at the first evaluation where it is false. ``value_at(i)`` gives the value shown at firing."""
-    episodes: list[dict[str, Any]] = []
-    pending_since: float | None = None
-    firing: dict[str, Any] | None = None
-    for i in range(series.measured_from, series.n):
-        t = float(series.end_s[i])
-        if cond[i]:
-            if pending_since is None:
-                pending_since = t
-            if firing is None and t - pending_since >= for_s - 1e-9:
-                v = value_at(i) if value_at is not None else None
-                firing = {"alert": name, "pending_s": pending_since, "fired_s": t, "resolved_s": None,
-                          "value": None if v is None or np.isnan(v) else float(v)}
-                episodes.append(firing)
-        else:
-            pending_since = None
-            if firing is not None:
-                firing["resolved_s"] = t
-                firing = None
-    return episodes
 
 
 def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.analysis.windows import EPS, Series
+from sim.analysis.windows import EPS, Series, episodes_of
 from sim.engine.random import RandomStreams
 from sim.engine.request import SUCCESS_OUTCOMES
 
@@ -74,8 +74,6 @@ def probe_condition(series: Series, probe: Any, seed: int) -> tuple[np.ndarray, 
 
 def probe_episodes(series: Series, probe: Any, seed: int) -> list[dict[str, Any]]:
     """Firing episodes of the quality probe, in the same form as an alert rule's."""
-    from sim.analysis.incident import episodes_of
-
     cond, share, n = probe_condition(series, probe, seed)
     episodes = episodes_of(series, probe.name, cond, probe.for_s, lambda i: share[i])
     for e in episodes:

@@ -99,6 +99,31 @@ class Series:
         return None if math.isnan(v) else v
 
 
+def episodes_of(series: Series, name: str, cond: np.ndarray, for_s: float,
+                value_at: Any = None) -> list[dict[str, Any]]:
+    """Firing episodes of a condition evaluated per bucket: pending while it holds, firing after ``for_s``,
+    resolved at the first evaluation where it is false. ``value_at(i)`` gives the value shown at firing."""
+    episodes: list[dict[str, Any]] = []
+    pending_since: float | None = None
+    firing: dict[str, Any] | None = None
+    for i in range(series.measured_from, series.n):
+        t = float(series.end_s[i])
+        if cond[i]:
+            if pending_since is None:
+                pending_since = t
+            if firing is None and t - pending_since >= for_s - 1e-9:
+                v = value_at(i) if value_at is not None else None
+                firing = {"alert": name, "pending_s": pending_since, "fired_s": t, "resolved_s": None,
+                          "value": None if v is None or np.isnan(v) else float(v)}
+                episodes.append(firing)
+        else:
+            pending_since = None
+            if firing is not None:
+                firing["resolved_s"] = t
+                firing = None
+    return episodes
+
+
 def fault_windows(fault_log: list[dict[str, Any]]) -> list[Trigger]:
     """(fault id, start, end or None) for every start in the fault log, in start order.
 
