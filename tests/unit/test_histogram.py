@@ -67,7 +67,7 @@ def test_binary_search_bins_match_the_log10_formula():
     formula puts it: across the whole range, and on and a few ulps around every threshold."""
     import math
 
-    from sim.observe.histogram import THRESHOLDS, log_bin_index
+    from sim.engine.histogram import THRESHOLDS, log_bin_index
 
     rng = np.random.default_rng(7)
     values = (10 ** rng.uniform(-7, 6, 200_000)).tolist() + [0.0, -1.0, 1e-4, 1e4, 1e300]
