@@ -15,7 +15,7 @@ from sim.components.load_balancer import LoadBalancer
 from sim.components.network import Network
 from sim.components.plain_server import PlainServer
 from sim.components.startup import StartupQueries
-from sim.engine.distributions import Exponential, Gamma, Sampler, from_spec
+from sim.engine.distributions import Exponential, Gamma, Sampler, UniformSampler, from_spec
 from sim.engine.traces import replay_trace
 from sim.engine.world import World
 from sim.resilience.attach import (
@@ -87,6 +87,7 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         if pool.memory is not None:
             server.set_memory(pool.memory)
         configure_server(server, pool, policies, world)
+        server.models = None if pool.models is None else frozenset(pool.models)
         stack.servers.append(server)
         stack.by_name[name] = server
         return server
@@ -147,6 +148,9 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
             stack.discovery, topo.discovery.ttl_s if topo.discovery else 0.0,
         )
         configure_client(client, spec_c, policies, world, topo.discovery)
+        if spec_c.model_mix:
+            client.set_model_mix(list(spec_c.model_mix), list(spec_c.model_mix.values()),
+                                 UniformSampler(streams.get(spec_c.name, "model")))
         stack.clients.append(client)
         stack.by_name[spec_c.name] = client
         arrival = spec_c.arrival

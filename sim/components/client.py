@@ -6,6 +6,7 @@ every request ends exactly once. Open loop: arrivals do not wait for earlier req
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from typing import Any
@@ -60,6 +61,7 @@ class Client:
         self._ids = 0
         self._pending: deque[Attempt] = deque()
         self._timer_armed = False
+        self._mix: tuple[list[str], list[float], UniformSampler] | None = None
 
     # --- arrivals ----------------------------------------------------------------------------------
     def start_rate(self, rate_rps: float, steps: list[tuple[float, float]], gap: Sampler) -> None:
@@ -146,6 +148,22 @@ class Client:
         session = None if self._tsessions is None else self._tsessions[i]
         return (None if blocks is None else blocks.tolist()), session, trace.model_of(i)
 
+    def set_model_mix(self, models: list[str], weights: list[float], u: UniformSampler) -> None:
+        """Each new request asks for one of ``models`` with probability proportional to its weight."""
+        total = sum(weights)
+        edges, acc = [], 0.0
+        for w in weights:
+            acc += w / total
+            edges.append(acc)
+        self._mix = (models, edges, u)
+
+    def _mixed_model(self) -> str:
+        models, edges, u = self._mix
+        if len(models) == 1:
+            return models[0]
+        x = u()
+        return models[min(bisect.bisect_right(edges, x), len(models) - 1)]
+
     # --- request lifecycle -------------------------------------------------------------------------
     def arrive(self, prompt_tokens: int, output_tokens: int, trace_failed: bool = False,
                row: tuple[list[int] | None, int | None, str | None] | None = None) -> Request:
@@ -159,6 +177,8 @@ class Client:
         req.trace_failed = trace_failed
         if row is not None:
             req.prefix_blocks, req.session, req.model = row
+        if self._mix is not None and req.model is None:
+            req.model = self._mixed_model()
         self.live[req.id] = req
         if self.overall_timeout_s is not None:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)

@@ -40,6 +40,7 @@ class LoadBalancer:
             balancer.see_upstream(self.servers)
         self.health = health
         self.rotation: list[Any] = list(servers)
+        self._by_model: dict[tuple[int, int, str], tuple[list[Any], list[Any]]] = {}
         self._in: set[str] = {s.name for s in servers}
         self._out: dict[str, set[str]] = {}
         self.routed = 0
@@ -161,11 +162,25 @@ class LoadBalancer:
     def _pick(self, att: Attempt) -> Any:
         if self.panic:
             self.panic_routed += 1
-            return self.balancer.pick(self.servers, att)
-        rotation = self.rotation
+            return self.balancer.pick(self._serving_model(self.servers, att), att)
+        rotation = self._serving_model(self.rotation, att)
         if not rotation:
             return None
         return self.balancer.pick(rotation, att)
+
+    def _serving_model(self, servers: list[Any], att: Attempt) -> list[Any]:
+        """The replicas whose pool serves the request's model (all of them for a request without one)."""
+        model = att.request.model
+        if model is None:
+            return servers
+        key = (id(servers), len(servers), model)
+        cached = self._by_model.get(key)
+        if cached is None or cached[0] is not servers:
+            picked = [s for s in servers if getattr(s, "models", None) is None or model in s.models]
+            if len(self._by_model) > 64:
+                self._by_model.clear()
+            cached = self._by_model[key] = (servers, picked)
+        return cached[1]
 
     def _route_observed(self, att: Attempt, reply: Any, tries: int, base_latency_s: float) -> None:
         """Route one try, with the reply coming back through ``_settle``."""

@@ -62,6 +62,18 @@ def _check_trace_path(path: str, where: str) -> list[Problem]:
     return []
 
 
+def model_served(scenario: Scenario, targets: list[str], model: str) -> bool:
+    """Whether a pool behind one of these load balancers serves the model (a pool without models serves all)."""
+    pools = {p.name: p for p in scenario.topology.pools}
+    for lb in scenario.topology.load_balancers:
+        if lb.name in targets:
+            for name in lb.upstream:
+                pool = pools.get(name)
+                if pool is not None and (pool.models is None or model in pool.models):
+                    return True
+    return False
+
+
 def check_references(scenario: Scenario) -> list[Problem]:
     """Names that must exist or fit in the run; returns every problem found (uniqueness: sim.spec.names)."""
     problems: list[Problem] = []
@@ -103,6 +115,10 @@ def check_references(scenario: Scenario) -> list[Problem]:
         arrival = client.arrival
         if arrival.kind == "trace":
             problems.extend(_check_trace_path(arrival.path, f"workload.clients[{i}].arrival.path"))
+        for model in client.model_mix or {}:
+            if not model_served(scenario, client.target, model):
+                problems.append(Problem(f"workload.clients[{i}].model_mix.{model}",
+                                        f"no pool behind {', '.join(client.target)} serves model '{model}'"))
         for j, step in enumerate(getattr(arrival, "schedule", [])):
             if step.at_s >= scenario.run.duration_s:
                 problems.append(

@@ -158,6 +158,9 @@ class PoolSpec(StrictModel):
     database: Name | None = Field(None, description="Database (or cache) each request calls before inference.")
     db_calls_per_request: int = Field(1, ge=0, description="Sequential calls to the database per request.")
     labels: dict[str, str] = Field(default_factory=dict)
+    models: list[str] | None = Field(
+        None, description="Models this pool serves (requests for others go to other pools); null: every model."
+    )
     shedding: SheddingSpec | None = Field(None, description="Overrides policies.shedding.")
     deadline: DeadlineSpec | None = Field(None, description="Overrides policies.deadline.")
     liveness: LivenessSpec | None = Field(None, description="Overrides policies.liveness.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.spec.common import DistributionSpec, LognormalSpec, Name, StrictModel
 from sim.spec.policies import RetrySpec, ThrottlingSpec
@@ -151,6 +151,17 @@ class ClientSpec(StrictModel):
         "random", description="by_user: a thin cell router sends each user to always the same target (cell)."
     )
 
+    model_mix: dict[str, float] | None = Field(
+        None, description="Models of this population's requests and their weights (a trace's model column wins)."
+    )
+
+    @field_validator("model_mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, float] | None) -> dict[str, float] | None:
+        if mix is not None and (not mix or any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0):
+            raise ValueError("model_mix needs at least one model and weights that are not negative, not all 0")
+        return mix
+
     def randomness_sources(self) -> list[str]:
         """The seeded sources of variation in this population's requests (what a CI over seeds covers)."""
         arrival = self.arrival
@@ -158,6 +169,8 @@ class ClientSpec(StrictModel):
             sources = arrival.randomness_sources()
         else:
             sources = [f"arrival times ({arrival.kind})", "prompt and output tokens (sampled)"]
+        if self.model_mix is not None and len(self.model_mix) > 1:
+            sources.append("model of each request (drawn from model_mix)")
         return sources + ["user of each request (uniform over users)"]
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from sim.engine.traces.arrival import trace_of
 from sim.engine.traces.model import TraceError
+from sim.spec.scenario import model_served
 
 
 def trace_warnings(scenario) -> list[str]:
@@ -27,6 +28,12 @@ def trace_warnings(scenario) -> list[str]:
         except TraceError:
             continue  # reported as an error by the trace check
         lines.extend(f"{where}: {note}" for note in trace.notes)
+        if trace.model_codes is not None:
+            counts = np.bincount(trace.model_codes, minlength=len(trace.model_names))
+            for model, n in zip(trace.model_names, counts.tolist(), strict=True):
+                if n and not model_served(scenario, client.target, model):
+                    lines.append(f"{where}: {n} requests ask for model '{model}', which no pool behind "
+                                 f"{', '.join(client.target)} serves (they fail: no_healthy_upstream)")
         if not arrival.use_trace_tokens:
             continue
         reached = [pools[p] for t in client.target if t in balancers for p in balancers[t].upstream if p in pools]
