@@ -25,13 +25,19 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, ValidationInfo, fiel
 from sim.spec.common import Name, StrictModel
 
 
+def fault_doc(family: str, left_to_mechanisms: str) -> ConfigDict:
+    """A fault kind's place in the reference (its JSON schema and docs/reference/faults.md): its family, and
+    what it does not script but leaves to the simulator's mechanisms."""
+    return ConfigDict(json_schema_extra={"family": family, "left_to_mechanisms": left_to_mechanisms})
+
+
 class TargetSpec(StrictModel):
     """Which components a fault hits: every filter given must match; then count / percent narrow it."""
 
-    name: Name | None = None
-    pool: Name | None = None
-    zone: Name | None = None
-    labels: dict[str, str] | None = None
+    name: Name | None = Field(None, description="A component name (a replica is <pool>-<index>).")
+    pool: Name | None = Field(None, description="Every replica of this pool.")
+    zone: Name | None = Field(None, description="Components in this zone.")
+    labels: dict[str, str] | None = Field(None, description="Replicas whose pool has every one of these labels.")
     count: int | None = Field(None, ge=1, description="Pick this many of the matches at random.")
     percent: float | None = Field(None, gt=0, le=100, description="Pick this share of the matches (rounded up).")
     all: bool = Field(False, description="Every component the fault kind can act on (alone, or with filters: "
@@ -83,11 +89,15 @@ class StochasticSpec(StrictModel):
 class FaultBase(StrictModel):
     """Fields every fault has: an id, a window and its schedule options (targets are per family)."""
 
-    id: Name
+    id: Name = Field(
+        description="Unique fault id: the cause named by every transition the fault makes (a cascade root)."
+    )
     at_s: float = Field(ge=0, description="When the fault (or its first window) starts.")
     duration_s: float | None = Field(None, gt=0, description="How long it lasts; null: to the end of the run.")
-    recurring: RecurringSpec | None = None
-    stochastic: StochasticSpec | None = None
+    recurring: RecurringSpec | None = Field(None, description="Repeat the window; null: once.")
+    stochastic: StochasticSpec | None = Field(
+        None, description="Random failures and repairs per target inside the window; null: a fixed window."
+    )
 
     # Field validators (not model validators) so that an error names its field: faults[i].recurring.
     @field_validator("recurring")
@@ -112,7 +122,7 @@ class FaultBase(StrictModel):
 class TargetedFault(FaultBase):
     """A fault acting on components picked by a target selector."""
 
-    target: TargetSpec
+    target: TargetSpec = Field(description="Which components the fault acts on.")
 
 
 class RampMixin(StrictModel):
@@ -136,6 +146,8 @@ class SurgeFault(TargetedFault):
     multiplier / ramp / decay shorthand. Trace clients replay each trace arrival floor(m) times plus
     once more with probability frac(m) (and skip it with probability 1 - m when m < 1).
     """
+
+    model_config = fault_doc("overload", "queueing, timeouts, retries, overload states, recovery after the decay")
 
     kind: Literal["surge"]
     multiplier: float = Field(3.0, ge=0, description="Arrival-rate multiplier at full surge.")
@@ -170,7 +182,11 @@ class BotTrafficFault(TargetedFault):
 
     They send ``rate_rps`` (Poisson) and retry every failure immediately (no backoff, no jitter) up
     to ``max_attempts``. Their requests count in the run's totals like any other request.
+
+    The bots are a population named ``<client>-bots-<fault id>``.
     """
+
+    model_config = fault_doc("overload", "retry storms, load on the shared pool")
 
     kind: Literal["bot_traffic"]
     rate_rps: float = Field(50.0, gt=0, description="Bot request rate.")
@@ -180,7 +196,15 @@ class BotTrafficFault(TargetedFault):
 
 # --- crash and GPU ----------------------------------------------------------------------------------
 class CrashFault(TargetedFault):
-    """Process crash of the targeted servers; with restart, they restart after restart_delay_s and a cold start."""
+    """Process crash of the targeted servers; with restart, they restart after restart_delay_s and a cold start.
+
+    In-flight work is lost (``server_error``) and the replica is down; with restart it is ``starting`` after
+    the delay and ``healthy`` after the pool's ``model_load_s`` (an instant fault); without, it stays down
+    until the window ends. A replica another fault holds down (zone outage, lost GPU...) restarts only once
+    none does.
+    """
+
+    model_config = fault_doc("crash", "load shifted to survivors, their overload, health-check ejection, retries")
 
     kind: Literal["crash"]
     restart: bool = Field(True, description="Restart automatically (delay, then model load).")
@@ -196,19 +220,40 @@ class ReplicaLossFault(TargetedFault):
 
 
 class GPULostFault(ReplicaLossFault):
-    """A GPU falls off the bus: the replica is down until the GPU (node) is replaced."""
+    """A GPU falls off the bus: the replica is down until the GPU (node) is replaced, then cold-starts."""
+
+    model_config = fault_doc(
+        "gpu",
+        "as crash: load shifted to survivors, their overload, health-check ejection, retries"
+    )
 
     kind: Literal["gpu_lost"]
 
 
 class ECCErrorFault(ReplicaLossFault):
-    """Uncorrectable ECC error: the process dies and the GPU must be replaced before the replica serves."""
+    """Uncorrectable ECC error: the process dies and the GPU must be replaced before the replica serves.
+
+    Down until the GPU is replaced (``replace_s``), then a cold start.
+    """
+
+    model_config = fault_doc(
+        "gpu",
+        "as crash: load shifted to survivors, their overload, health-check ejection, retries"
+    )
 
     kind: Literal["ecc_error"]
 
 
 class TPLinkFailureFault(ReplicaLossFault):
-    """A failed NVLink / interconnect in a tensor-parallel group: every shard stops, the whole replica is down."""
+    """A failed NVLink / interconnect in a tensor-parallel group: every shard stops, the whole replica is down.
+
+    Down until repaired (``replace_s``), then a cold start.
+    """
+
+    model_config = fault_doc(
+        "gpu",
+        "as crash: load shifted to survivors, their overload, health-check ejection, retries"
+    )
 
     kind: Literal["tp_link_failure"]
 
@@ -216,12 +261,16 @@ class TPLinkFailureFault(ReplicaLossFault):
 class ThermalThrottleFault(TargetedFault, RampMixin):
     """Thermal throttling: every iteration (or service time) takes ``slow_factor`` times longer."""
 
+    model_config = fault_doc("gpu", "longer batches, queues, timeouts")
+
     kind: Literal["thermal_throttle"]
     slow_factor: float = Field(1.5, ge=1, description="Iteration-time multiplier (illustration: clocks down a third).")
 
 
 class KVCacheExhaustionFault(TargetedFault):
     """KV-cache blocks leak or fragment: only ``kv_cache_fraction`` of the KV cache stays usable (LLM pools)."""
+
+    model_config = fault_doc("gpu", "fewer admissions, preemptions and recompute, queueing")
 
     kind: Literal["kv_cache_exhaustion"]
     kv_cache_fraction: float = Field(0.25, gt=0, lt=1, description="Share of the KV cache still usable.")
@@ -270,17 +319,27 @@ class LeakParams(StrictModel):
 class ErrorRateFault(TargetedFault, RampMixin, ErrorRateParams):
     """A bug makes a share of served requests fail with a server error."""
 
+    model_config = fault_doc("software", "retries, outlier ejection, breaker trips")
+
     kind: Literal["error_rate"]
 
 
 class LatencyInflationFault(TargetedFault, RampMixin, LatencyParams):
     """A bug makes every request slower: service / iteration time times ``slow_factor``."""
 
+    model_config = fault_doc("software", "queueing, timeouts, retries")
+
     kind: Literal["latency_inflation"]
 
 
 class HangFault(TargetedFault):
-    """The process hangs: it never answers (only client timeouts end requests) and fails readiness probes."""
+    """The process hangs: it never answers (only client timeouts end requests) and fails readiness probes.
+
+    The process computes but never answers and its readiness probes fail; at the end, the attempts it held
+    are answered ``server_error``.
+    """
+
+    model_config = fault_doc("software", "only client timeouts end requests; health checks eject it")
 
     kind: Literal["hang"]
 
@@ -291,6 +350,12 @@ class PoisonRequestFault(TargetedFault):
     While the fault is active, each new request of every client is poison with probability
     ``poison_percent`` / 100. The targets are the servers running the vulnerable build.
     """
+
+    model_config = fault_doc(
+        "software",
+        "the crash of whichever vulnerable server receives one (mechanism `poison_request`, "
+        "parent: that server's mark), and retries carrying it to the next server"
+    )
 
     kind: Literal["poison_request"]
     poison_percent: float = Field(0.1, gt=0, le=100, description="Share of new requests that are poison.")
@@ -303,13 +368,26 @@ class MemoryLeakFault(TargetedFault, LeakParams):
     Memory in use = baseline + leaked + per-request memory of the work in flight; above the limit the
     server is OOM-killed (in-flight work lost) and restarts after restart_delay_s and a cold start,
     with the leak starting again from zero. Memory figures are illustrations, not measurements.
+
+    The end stops the growth; memory already leaked stays until a restart.
     """
+
+    model_config = fault_doc(
+        "software",
+        "the OOM kill when memory passes the limit (mechanism `oom`, parent: the leak's mark), the "
+        "restart (memory back to baseline), the crash loop, load shifting to the others"
+    )
 
     kind: Literal["memory_leak"]
 
 
 class WrongAnswerFault(TargetedFault, RampMixin, WrongAnswerParams):
-    """Silent corruption: a share of served answers are wrong (``wrong_answer``), invisible to health checks."""
+    """Silent corruption: a share of served answers are wrong (``wrong_answer``), invisible to health checks.
+
+    A wrong answer is served, not a success: outcome ``wrong_answer``.
+    """
+
+    model_config = fault_doc("software", "nothing else: health checks and breakers see a success")
 
     kind: Literal["wrong_answer"]
 
@@ -322,7 +400,13 @@ class ZoneLinkFault(FaultBase):
 
 
 class NetworkLatencyFault(ZoneLinkFault, RampMixin):
-    """Added one-way latency on every hop over the impaired links."""
+    """Added one-way latency on every hop over the impaired links.
+
+    ``zones: [a]`` impairs every link of a, inside a too; ``[a, b]`` the link between a and b. The latency is
+    paid again on the way back.
+    """
+
+    model_config = fault_doc("network", "timeouts, retries, probe timeouts")
 
     kind: Literal["network_latency"]
     added_latency_ms: float = Field(50.0, gt=0, description="Added one-way latency per hop.")
@@ -334,7 +418,11 @@ class PacketLossFault(ZoneLinkFault, RampMixin):
     Per hop, the number of lost transmissions k is geometric in ``loss_percent``; each costs a
     retransmission timeout that doubles (rto_s, 2 rto_s, ...). When k exceeds ``max_retransmits``, or
     the loss reaches ``fail_percent``, the connection fails (``network_error``).
+
+    The delay of a hop with k losses is ``rto_s`` x (2^k - 1).
     """
+
+    model_config = fault_doc("network", "timeouts, retries, ejections")
 
     kind: Literal["packet_loss"]
     loss_percent: float = Field(5.0, gt=0, le=100, description="Share of packets lost.")
@@ -348,7 +436,12 @@ class PartitionFault(FaultBase):
 
     Component pairs apply where the two talk directly: client and load balancer, load balancer and
     server, server and its database or cache, cache and its database.
+
+    Hops between the two sides fail (``network_error``); a server whose database is cut off answers
+    ``dependency_error``.
     """
+
+    model_config = fault_doc("network", "failover, retries to the other side")
 
     kind: Literal["partition"]
     between: tuple[Name, Name] = Field(strict=False, description="Two zones, or two component names.")
@@ -362,7 +455,16 @@ class PartitionFault(FaultBase):
 
 
 class DNSFailureFault(TargetedFault):
-    """DNS / service discovery stops answering; clients use cached records until their TTL expires."""
+    """DNS / service discovery stops answering; clients use cached records until their TTL expires.
+
+    Discovery is down.
+    """
+
+    model_config = fault_doc(
+        "network",
+        "clients keep their cached record until its TTL expires; only then do requests fail "
+        "(`network_error`)"
+    )
 
     kind: Literal["dns_failure"]
 
@@ -403,7 +505,7 @@ class CrashLoopBug(StrictModel):
     """The bad build (or config) crashes as soon as it is loaded; Kubernetes restarts it after restart_delay_s."""
 
     kind: Literal["crash_loop"]
-    restart_delay_s: float = Field(10.0, ge=0)
+    restart_delay_s: float = Field(10.0, ge=0, description="Delay before each restart (Kubernetes backoff 10 s).")
 
 
 BugSpec = Annotated[
@@ -418,10 +520,15 @@ class BadDeployFault(TargetedFault):
     build; ``max_surge`` more per batch switch without downtime (the extra replica warms up first).
     The next batch starts ``batch_interval_s`` after the previous one is serving. The new build
     carries ``bug``; the window's end removes the bug (rollback) without restarting.
+
+    Servers are replaced in target order; in-flight work on a replaced server is lost. A batch that never
+    becomes ready stalls the rollout.
     """
 
+    model_config = fault_doc("maintenance", "everything the bug then causes")
+
     kind: Literal["bad_deploy"]
-    bug: BugSpec
+    bug: BugSpec = Field(description="What is wrong with the new build.")
     max_unavailable: int = Field(1, ge=0, description="Replicas down at once (Kubernetes maxUnavailable).")
     max_surge: int = Field(0, ge=0, validate_default=True,
                            description="Replicas switched with no downtime per batch (maxSurge).")
@@ -437,21 +544,45 @@ class BadDeployFault(TargetedFault):
 
 
 class DrainFault(TargetedFault):
-    """Maintenance drains the targets at once: they fail readiness, finish their work and stop until the end."""
+    """Maintenance drains the targets at once: they fail readiness, finish their work and stop until the end.
+
+    The targets go ``draining``, then ``down`` (mechanism ``drain``) once their work is done; at the end they
+    restart (cold start).
+    """
+
+    model_config = fault_doc("maintenance", "ejection by health checks, survivors' overload")
 
     kind: Literal["drain"]
 
 
 class ConfigPushFault(TargetedFault):
-    """A bad config replicated to the targets one after another over ``propagation_s`` (0: everywhere at once)."""
+    """A bad config replicated to the targets one after another over ``propagation_s`` (0: everywhere at once).
+
+    The config reaches the targets in a random (seeded) order, evenly spread over ``propagation_s``.
+    """
+
+    model_config = fault_doc(
+        "maintenance",
+        "everything the bug causes (a `crash_loop` bug: every restart crashes again until the "
+        "window ends)"
+    )
 
     kind: Literal["config_push"]
-    bug: BugSpec
+    bug: BugSpec = Field(description="What the bad config does to a server that loads it.")
     propagation_s: float = Field(10.0, ge=0, description="Time for the config to reach every target.")
 
 
 class OSUpdateFault(TargetedFault):
-    """An OS update cuts networking on the targets; only re-imaging (at a limited rate) brings a node back."""
+    """An OS update cuts networking on the targets; only re-imaging (at a limited rate) brings a node back.
+
+    Networking is cut on every target at once (down, in-flight work lost): an instant fault.
+    """
+
+    model_config = fault_doc(
+        "maintenance",
+        "recovery only by re-imaging, one node every 3600 / `reimage_per_hour` s after "
+        "`reimage_after_s`, then a cold start"
+    )
 
     kind: Literal["os_update"]
     reimage_after_s: float = Field(600.0, ge=0, description="Time before re-imaging begins (diagnosis).")
@@ -465,6 +596,12 @@ class FleetChangeFault(TargetedFault):
     work grows with the cluster size, as in incident 8), N the number of targeted nodes.
     """
 
+    model_config = fault_doc(
+        "maintenance",
+        "control-plane overload (capacity mechanism), discovery failing one record TTL later, the "
+        "data-plane cliff"
+    )
+
     kind: Literal["fleet_change"]
     ops_per_node_s: float = Field(1.0, gt=0, description="Control-plane operations per node per second.")
     cost: Literal["linear", "quadratic"] = Field("quadratic", description="How the added load grows with N.")
@@ -474,31 +611,54 @@ class FleetChangeFault(TargetedFault):
 class DatabaseSlowFault(TargetedFault, RampMixin):
     """Every query takes ``slow_factor`` times longer (holding its connection longer)."""
 
+    model_config = fault_doc("dependency", "connection-pool saturation, `dependency_error`s after `connect_timeout_s`")
+
     kind: Literal["database_slow"]
-    slow_factor: float = Field(5.0, ge=1)
+    slow_factor: float = Field(5.0, ge=1, description="Query-time multiplier.")
 
 
 class DatabaseDownFault(TargetedFault):
     """The database refuses connections: callers fail after their connect timeout."""
+
+    model_config = fault_doc("dependency", "retries, errors upstream")
 
     kind: Literal["database_down"]
 
 
 class DatabaseFailoverFault(TargetedFault):
     """The primary dies for good: connections fail until a standby is promoted, which only the database's
-    ``replica`` (detection and promotion, a mechanism) does; without one the database stays down."""
+    ``replica`` (detection and promotion, a mechanism) does; without one the database stays down.
+
+    An instant fault.
+    """
+
+    model_config = fault_doc(
+        "dependency",
+        "recovery only by a standby: `databases[].replica` detects and promotes it (mechanism "
+        "`replica_promotion`); without one the database stays down"
+    )
 
     kind: Literal["database_failover"]
 
 
 class CacheFlushFault(TargetedFault):
-    """The cache loses every entry at once (cold cache): the following requests miss and hit the database."""
+    """The cache loses every entry at once (cold cache): the following requests miss and hit the database.
+
+    An instant fault.
+    """
+
+    model_config = fault_doc("dependency", "misses sent to the database, its overload, the refill")
 
     kind: Literal["cache_flush"]
 
 
 class CacheDownFault(TargetedFault):
-    """Cache shards fail: every lookup misses and goes to the database, and nothing is filled."""
+    """Cache shards fail: every lookup misses and goes to the database, and nothing is filled.
+
+    Nothing is cached until the end.
+    """
+
+    model_config = fault_doc("dependency", "database load")
 
     kind: Literal["cache_down"]
 
@@ -506,20 +666,39 @@ class CacheDownFault(TargetedFault):
 class ControlPlaneOverloadFault(TargetedFault):
     """Extra load on the control plane (its load times ``load_multiplier``) while the fault lasts."""
 
+    model_config = fault_doc(
+        "dependency",
+        "overload past capacity, discovery serving cached records for `record_ttl_s` and then "
+        "failing, restart after the load falls"
+    )
+
     kind: Literal["control_plane_overload"]
     load_multiplier: float = Field(5.0, gt=1, description="Multiplier of the control plane's load.")
 
 
 # --- correlated --------------------------------------------------------------------------------------
 class ZoneOutageFault(FaultBase):
-    """Everything in a zone is down for the window (servers, load balancers, databases, caches)."""
+    """Everything in a zone is down for the window (servers, load balancers, databases, caches).
+
+    Servers crash without restart, load balancers are unreachable (``network_error``), databases and caches
+    are unavailable and emptied. All come back at the end (servers cold-start) unless another fault still
+    holds a component down.
+    """
+
+    model_config = fault_doc("correlated", "failover to other zones, survivors' overload")
 
     kind: Literal["zone_outage"]
-    zone: Name
+    zone: Name = Field(description="The zone that goes down.")
 
 
 class CleanupJobFault(TargetedFault):
-    """A cleanup job deletes the targets (any kind, in several places at once); they come back when recreated."""
+    """A cleanup job deletes the targets (any kind, in several places at once); they come back when recreated.
+
+    The targets are deleted at once, as in a zone outage, and recreated after ``recreate_s`` (an instant
+    fault) or at the window's end.
+    """
+
+    model_config = fault_doc("correlated", "as zone outage: failover to other zones, survivors' overload")
 
     kind: Literal["cleanup_job"]
     recreate_s: float | None = Field(None, gt=0, description="Time to recreate a deleted resource; null: window end.")

@@ -31,17 +31,21 @@ ALERT_METRICS = (
 class AlertSpec(StrictModel):
     """One alert rule: metric over a trailing window, compared with a threshold, for a duration."""
 
-    name: Name
+    name: Name = Field(description="Unique alert name.")
     metric: Literal[
         "success_ratio", "error_ratio", "latency_p50_s", "latency_p99_s", "ttft_p99_s", "goodput_rps",
         "arrival_rps", "attempt_rps", "in_flight",
-    ]
+    ] = Field(description="The time-series metric the rule watches.")
     reason: BadOutcome | None = Field(None, description="With error_ratio: count only this reason.")
     op: Literal["above", "below"] = Field(description="Fire when the metric is above / below the threshold.")
-    threshold: float
+    threshold: float = Field(
+        description="Value the metric is compared with (a share for ratios, seconds, requests per second)."
+    )
     window_s: float = Field(60.0, gt=0, description="Evaluation window (trailing).")
     for_s: float = Field(60.0, ge=0, description="How long the condition must hold before firing (Prometheus 'for').")
-    severity: Literal["page", "ticket"] = "page"
+    severity: Literal["page", "ticket"] = Field(
+        "page", description="page: someone is woken up; ticket: looked at later."
+    )
 
     @model_validator(mode="after")
     def _reason_only_for_errors(self) -> AlertSpec:
@@ -67,7 +71,7 @@ class QualityProbeSpec(StrictModel):
     illustrations, not measurements.
     """
 
-    name: Name = "quality-probe"
+    name: Name = Field("quality-probe", description="Name of the probe's alert.")
     sample_share: float = Field(0.01, gt=0, le=1, description="Sampling rate: share of served answers evaluated.")
     detection_delay_s: float = Field(300.0, ge=0, description="From an answer being served to its verdict.")
     threshold: float = Field(0.01, ge=0, lt=1, description="Share of evaluated answers that are wrong above which "
@@ -75,13 +79,15 @@ class QualityProbeSpec(StrictModel):
     window_s: float = Field(300.0, gt=0, description="Trailing window of verdicts judged at each evaluation.")
     for_s: float = Field(0.0, ge=0, description="How long the share must stay above the threshold before firing.")
     min_samples: int = Field(20, ge=1, description="Fewer verdicts in the window are not judged.")
-    severity: Literal["page", "ticket"] = "page"
+    severity: Literal["page", "ticket"] = Field(
+        "page", description="page: someone is woken up; ticket: looked at later."
+    )
 
 
 class MitigationSpec(StrictModel):
     """An operator action at a scheduled time (a mark on the incident timeline)."""
 
-    name: Name
+    name: Name = Field(description="Unique name of the action.")
     at_s: float = Field(ge=0, description="When the action is taken.")
     action: str = Field("", max_length=500, description="What is done, in words.")
     fault: Name | None = Field(None, description="The fault this action addresses (must exist).")
@@ -90,11 +96,13 @@ class MitigationSpec(StrictModel):
 class MonitoringSpec(StrictModel):
     """Alert rules, an optional quality probe, and mitigations."""
 
-    alerts: list[AlertSpec] = Field(default_factory=list)
+    alerts: list[AlertSpec] = Field(default_factory=list, description="Alert rules; none: rules derived from the SLO.")
     quality_probe: QualityProbeSpec | None = Field(
         None, description="A sampled evaluation of served answers; without one, wrong answers go unseen."
     )
-    mitigations: list[MitigationSpec] = Field(default_factory=list)
+    mitigations: list[MitigationSpec] = Field(
+        default_factory=list, description="Operator actions at scheduled times (marks on the incident timeline)."
+    )
     derive_from_slo: bool = Field(True, description="With no alert rules, derive them from the SLO tolerances.")
 
 

@@ -21,15 +21,28 @@ from sim.spec.workload import WorkloadSpec
 class Scenario(StrictModel):
     """A validated scenario: topology, workload, faults, policies, SLO and run settings."""
 
-    name: str = Field("scenario", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-    description: str = ""
-    topology: TopologySpec
-    workload: WorkloadSpec
-    faults: list[FaultSpec] = Field(default_factory=list)
-    policies: PoliciesSpec = Field(default_factory=PoliciesSpec)
-    slo: SLOSpec = Field(default_factory=SLOSpec)
-    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
-    run: RunSpec = Field(default_factory=RunSpec)
+    name: str = Field(
+        "scenario", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="Name of the scenario; names the run directory.",
+    )
+    description: str = Field("", description="What the scenario shows, in words (shown in the report).")
+    topology: TopologySpec = Field(
+        description="The serving stack: zones, network, load balancers, pools, databases, caches, discovery."
+    )
+    workload: WorkloadSpec = Field(description="The client populations and what they send.")
+    faults: list[FaultSpec] = Field(
+        default_factory=list, description="What breaks, where and when; each fault by kind."
+    )
+    policies: PoliciesSpec = Field(
+        default_factory=PoliciesSpec,
+        description="Scenario-wide defaults of the resilience policies; a component's own field overrides them.",
+    )
+    slo: SLOSpec = Field(default_factory=SLOSpec, description="The steady-state hypothesis the run is judged against.")
+    monitoring: MonitoringSpec = Field(
+        default_factory=MonitoringSpec,
+        description="Alert rules and scheduled operator actions (marks on the incident timeline).",
+    )
+    run: RunSpec = Field(default_factory=RunSpec, description="Duration, warm-up, seed and metric resolution.")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ QUEUE_CAPACITY_DOC = ("Waiting-queue bound; a full queue rejects. 0: no waiting 
 class LinkSpec(StrictModel):
     """One-way latency between two zones (applied in both directions)."""
 
-    zones: tuple[Name, Name] = Field(strict=False)  # YAML gives a list; its items stay strict names
+    zones: tuple[Name, Name] = Field(strict=False, description="The two zones the link joins.")  # YAML: a list
     latency_ms: float = Field(ge=0, description="One-way latency between the two zones, milliseconds.")
 
 
@@ -44,7 +44,9 @@ class NetworkSpec(StrictModel):
     cross_zone_latency_ms: float = Field(
         1.0, ge=0, description="One-way latency between zones with no explicit link, ms."
     )
-    links: list[LinkSpec] = Field(default_factory=list)
+    links: list[LinkSpec] = Field(
+        default_factory=list, description="Zone pairs with their own latency (overrides cross_zone_latency_ms)."
+    )
 
 
 class LLMServerSpec(StrictModel):
@@ -64,11 +66,17 @@ class LLMServerSpec(StrictModel):
     )
     queue_capacity: int = Field(256, ge=0, description=QUEUE_CAPACITY_DOC)
     model_load_s: float = Field(120.0, ge=0, description="Cold start: model load before serving.")
-    prefill_base_s: float = Field(0.015, ge=0)
-    prefill_per_token_s: float = Field(0.00012, ge=0)
-    decode_base_s: float = Field(0.012, ge=0)
-    decode_per_seq_s: float = Field(0.0002, ge=0)
-    decode_per_context_token_s: float = Field(2e-7, ge=0)
+    prefill_base_s: float = Field(
+        0.015, ge=0, description="Fixed time of a prefill iteration (illustration: ~13B model, one 80 GB GPU)."
+    )
+    prefill_per_token_s: float = Field(
+        0.00012, ge=0, description="Prefill time per prompt token of the batch (illustration)."
+    )
+    decode_base_s: float = Field(0.012, ge=0, description="Fixed time of a decode iteration (illustration).")
+    decode_per_seq_s: float = Field(0.0002, ge=0, description="Decode time per running sequence (illustration).")
+    decode_per_context_token_s: float = Field(
+        2e-7, ge=0, description="Decode time per context token held by the running batch (illustration)."
+    )
     prefix_cache: PrefixCacheSpec | None = Field(None, description="Cache of prompt-prefix KV blocks; null: none.")
 
 
@@ -76,7 +84,10 @@ class PlainServerSpec(StrictModel):
     """A plain c-server FIFO queue with a service-time distribution (for validation: M/M/c, M/G/c)."""
 
     mode: Literal["plain"]
-    service_time_s: DistributionSpec = Field(default_factory=lambda: ExponentialSpec(kind="exponential", mean=1.0))
+    service_time_s: DistributionSpec = Field(
+        default_factory=lambda: ExponentialSpec(kind="exponential", mean=1.0),
+        description="Service-time distribution of one request.",
+    )
     concurrency: int = Field(1, ge=1, description="Requests served at once (c).")
     queue_capacity: int = Field(100_000, ge=0, description=QUEUE_CAPACITY_DOC)
     model_load_s: float = Field(0.0, ge=0, description="Cold start before serving.")
@@ -151,13 +162,17 @@ class StartupSpec(StrictModel):
 class PoolSpec(StrictModel):
     """A pool of identical replicas, spread round-robin over its zones."""
 
-    name: Name
+    name: Name = Field(description="Unique pool name; replicas are named <pool>-0, <pool>-1, ...")
     replicas: int = Field(ge=1, description="Number of replicas (N+k is how many you deploy).")
     zones: list[Name] | None = Field(None, description="Zones to spread replicas over; default: the first zone.")
-    server: ServerSpec
+    server: ServerSpec = Field(
+        description="What each replica is: an LLM server (mode llm) or a plain queue (mode plain)."
+    )
     database: Name | None = Field(None, description="Database (or cache) each request calls before inference.")
     db_calls_per_request: int = Field(1, ge=0, description="Sequential calls to the database per request.")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of every replica, for fault targets (target.labels)."
+    )
     models: list[str] | None = Field(
         None, description="Models this pool serves (requests for others go to other pools); null: every model."
     )
@@ -189,11 +204,12 @@ class DatabaseReplicaSpec(StrictModel):
 class DatabaseSpec(StrictModel):
     """A database with a connection pool: at most pool_size queries run at once, others wait."""
 
-    name: Name
-    zone: Name | None = None
+    name: Name = Field(description="Unique component name.")
+    zone: Name | None = Field(None, description="Zone of the database; default: the first zone.")
     pool_size: int = Field(50, ge=1, description="Connections, i.e. concurrent queries.")
     service_time_s: DistributionSpec = Field(
-        default_factory=lambda: ExponentialSpec(kind="exponential", mean=0.005)
+        default_factory=lambda: ExponentialSpec(kind="exponential", mean=0.005),
+        description="Time one query holds its connection.",
     )
     queue_capacity: int = Field(1000, ge=0, description="Queries that may wait for a connection.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a connection before failing.")
@@ -203,9 +219,9 @@ class DatabaseSpec(StrictModel):
 class CacheSpec(StrictModel):
     """A look-aside cache in front of a database: hits are fast, misses query the database and fill."""
 
-    name: Name
-    zone: Name | None = None
-    database: Name
+    name: Name = Field(description="Unique component name.")
+    zone: Name | None = Field(None, description="Zone of the cache; default: the first zone.")
+    database: Name = Field(description="The database behind the cache: misses query it, then fill the cache.")
     key_space: int = Field(10_000, ge=1, description="Distinct keys (one per user, modulo this).")
     ttl_s: float = Field(300.0, gt=0, description="Lifetime of a cached entry.")
     lookup_s: float = Field(0.0005, ge=0, description="Time of a cache lookup.")
@@ -226,8 +242,8 @@ class DiscoverySpec(StrictModel):
 class LoadBalancerSpec(StrictModel):
     """A load balancer routing to the replicas of its upstream pools, with active health checks."""
 
-    name: Name
-    zone: Name | None = None
+    name: Name = Field(description="Unique component name.")
+    zone: Name | None = Field(None, description="Zone of the load balancer; default: the first zone.")
     upstream: list[Name] = Field(min_length=1, description="Names of the pools it routes to.")
     balancing: BalancingSpec | None = Field(None, description="Overrides policies.balancing.")
     health_check: HealthCheckSpec | None = Field(None, description="Overrides policies.health_check.")
@@ -243,13 +259,21 @@ class LoadBalancerSpec(StrictModel):
 class TopologySpec(StrictModel):
     """The serving stack: client → (discovery) → load balancers → pools → database / cache."""
 
-    zones: list[Name] = Field(default_factory=lambda: ["zone-a"], min_length=1)
-    network: NetworkSpec = Field(default_factory=NetworkSpec)
-    discovery: DiscoverySpec | None = None
-    load_balancers: list[LoadBalancerSpec] = Field(min_length=1)
-    pools: list[PoolSpec] = Field(min_length=1)
-    databases: list[DatabaseSpec] = Field(default_factory=list)
-    caches: list[CacheSpec] = Field(default_factory=list)
+    zones: list[Name] = Field(
+        default_factory=lambda: ["zone-a"], min_length=1,
+        description="Availability zones; replicas, load balancers, databases and caches are placed in them.",
+    )
+    network: NetworkSpec = Field(default_factory=NetworkSpec, description="One-way latency between and inside zones.")
+    discovery: DiscoverySpec | None = Field(
+        None,
+        description="DNS / service discovery between clients and load balancers; null: clients know their targets.",
+    )
+    load_balancers: list[LoadBalancerSpec] = Field(
+        min_length=1, description="Load balancers, each routing to the replicas of its upstream pools."
+    )
+    pools: list[PoolSpec] = Field(min_length=1, description="Pools of identical server replicas.")
+    databases: list[DatabaseSpec] = Field(default_factory=list, description="Databases with a connection pool.")
+    caches: list[CacheSpec] = Field(default_factory=list, description="Look-aside caches in front of databases.")
 
     @model_validator(mode="after")
     def _policy_references(self) -> TopologySpec:

@@ -13,8 +13,8 @@ from sim.spec.policies import RetrySpec, ThrottlingSpec
 class RateStep(StrictModel):
     """From at_s on, the arrival rate is rate_rps (piecewise-constant schedule)."""
 
-    at_s: float = Field(ge=0)
-    rate_rps: float = Field(ge=0)
+    at_s: float = Field(ge=0, description="When this rate starts.")
+    rate_rps: float = Field(ge=0, description="Arrival rate from at_s on.")
 
 
 class PoissonArrivals(StrictModel):
@@ -22,16 +22,16 @@ class PoissonArrivals(StrictModel):
 
     kind: Literal["poisson"]
     rate_rps: float = Field(ge=0, description="Arrival rate before the first schedule step.")
-    schedule: list[RateStep] = Field(default_factory=list)
+    schedule: list[RateStep] = Field(default_factory=list, description="Rate changes over time (piecewise constant).")
 
 
 class GammaArrivals(StrictModel):
     """Bursty arrivals: Gamma inter-arrival times with the given coefficient of variation (cv=1 is Poisson)."""
 
     kind: Literal["gamma"]
-    rate_rps: float = Field(ge=0)
+    rate_rps: float = Field(ge=0, description="Mean arrival rate before the first schedule step.")
     cv: float = Field(gt=0, description="Coefficient of variation of inter-arrival times.")
-    schedule: list[RateStep] = Field(default_factory=list)
+    schedule: list[RateStep] = Field(default_factory=list, description="Rate changes over time (piecewise constant).")
 
 
 class TraceColumns(StrictModel):
@@ -66,7 +66,10 @@ class TraceArrivals(StrictModel):
     """
 
     kind: Literal["trace"]
-    path: str = Field("builtin:azure_conv", min_length=1)
+    path: str = Field(
+        "builtin:azure_conv", min_length=1,
+        description="CSV file of the trace, or builtin:azure_conv (the shipped trace).",
+    )
     format: Literal["azure", "mooncake", "burstgpt"] | None = Field(
         None, description="Built-in format; default: the shipped trace's, or guessed from the columns."
     )
@@ -77,7 +80,7 @@ class TraceArrivals(StrictModel):
     failed_rows: Literal["skip", "fail"] = Field(
         "skip", description="Rows recording failed requests: skip them, or replay them as server errors."
     )
-    time_scale: float = Field(1.0, gt=0)
+    time_scale: float = Field(1.0, gt=0, description="Multiplies inter-arrival times (0.5 replays twice as fast).")
     loop: bool = Field(False, description="Start the trace again when it ends.")
     use_trace_tokens: bool = Field(True, description="Take prompt/output tokens from the trace.")
     start_offset: float | Literal["random"] = Field(
@@ -129,13 +132,19 @@ class ClientSpec(StrictModel):
     Token defaults are fitted to the shipped Azure conversation trace (mean and cv).
     """
 
-    name: Name
+    name: Name = Field(description="Unique component name.")
     target: list[Name] = Field(min_length=1, description="Load balancers this population may use.")
     zone: Name | None = Field(None, description="Zone of the clients; none means no network latency to the LB.")
     users: int = Field(1000, ge=1, description="Distinct users; each request belongs to one, uniformly.")
-    arrival: ArrivalSpec
-    prompt_tokens: DistributionSpec = Field(default_factory=_prompt_default)
-    output_tokens: DistributionSpec = Field(default_factory=_output_default)
+    arrival: ArrivalSpec = Field(description="When requests arrive: poisson, gamma (bursty) or a trace replay.")
+    prompt_tokens: DistributionSpec = Field(
+        default_factory=_prompt_default,
+        description="Prompt length of a request, tokens (default fitted to the Azure conversation trace).",
+    )
+    output_tokens: DistributionSpec = Field(
+        default_factory=_output_default,
+        description="Output length of a request, tokens (default fitted to the Azure conversation trace).",
+    )
     timeout_s: float | None = Field(60.0, gt=0, description="Per-attempt timeout; null waits forever.")
     retry: RetrySpec | None = Field(None, description="Overrides policies.retry.")
     cancel_on_timeout: bool = Field(
@@ -177,7 +186,7 @@ class ClientSpec(StrictModel):
 class WorkloadSpec(StrictModel):
     """All client populations."""
 
-    clients: list[ClientSpec] = Field(min_length=1)
+    clients: list[ClientSpec] = Field(min_length=1, description="Client populations; each sends its own requests.")
 
     def randomness_sources(self) -> list[str]:
         """Every client's sources of variation between seeds, as ``client: source`` lines."""
