@@ -10,7 +10,8 @@ the process exits and the orchestrator restarts it after ``restart_delay_s`` (th
 again); with ``restart_backoff_cap_s`` the delay doubles after each consecutive exit up to the cap
 (Kubernetes CrashLoopBackOff: 10 s doubling to 300 s), and resets once a start-up succeeds.
 
-Why it matters (incidents 5, 12, 13 in INCIDENTS.md): when many replicas restart at once, their
+Why it matters (the restart herds replayed in scenarios/incidents/openai-2024-08-16-restart-herd.yaml
+and google-2025-06-12-config-push.yaml): when many replicas restart at once, their
 start-up queries fill the database's connection pool and wait queue; queries time out, attempts fail
 and retry, and work is wasted: the queries of a failed attempt that did succeed, and queries the
 replica gave up on (``query_timeout_s``) that the database still runs. Without a randomized,

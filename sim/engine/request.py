@@ -21,7 +21,7 @@ FAILURE_REASONS = (
     "network_error",
     "cancelled",
 )
-"""Why a request failed (DESIGN.md principle 2): a closed set."""
+"""Why a request failed: a closed set, so every request ends in exactly one known outcome."""
 
 OUTCOMES = SUCCESS_OUTCOMES + FAILURE_REASONS
 OUTCOME_INDEX = {name: i for i, name in enumerate(OUTCOMES)}

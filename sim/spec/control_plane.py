@@ -2,7 +2,8 @@
 
 It has a capacity in operations per second and a load: a base load plus a share per node of the
 fleet. While the load exceeds the capacity it is overloaded and cannot serve discovery, so clients
-fail once their cached records expire (incident 8 in INCIDENTS.md). The defaults are illustrations.
+fail once their cached records expire (the OpenAI outage of 2024-12-11, replayed in
+scenarios/incidents/openai-2024-12-11-control-plane-dns.yaml). The defaults are illustrations.
 """
 
 from __future__ import annotations

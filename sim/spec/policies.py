@@ -23,7 +23,17 @@ QUEUE_DISCIPLINES = ("fifo", "lifo", "adaptive_lifo", "codel")
 
 
 class BalancingSpec(StrictModel):
-    """How a load balancer picks a replica (Envoy names; default round robin, as Envoy's)."""
+    """How a load balancer picks a replica (Envoy names; default round robin, as Envoy's).
+
+    Kinds: ``round_robin`` (Envoy's default); ``random``; ``least_outstanding`` (fewest requests in flight;
+    a crashed replica that answers at once looks least loaded); ``power_of_two`` (the less loaded of
+    ``choice_count`` random picks: Envoy least_request); ``zone_aware`` (Envoy zone-aware routing: stays in
+    the local zone with probability min(1, the zone's share of the replicas in rotation / its share of the
+    load balancers fronting them), the rest spills to the other zones in proportion to their residual
+    capacity); ``sticky`` (session affinity by user, rendezvous hashing); ``shuffle_shard`` (each customer,
+    a client and user, gets ``shard_size`` of the N replicas by a seeded hash); ``prefix_affinity``
+    (cache-aware routing within a bounded load).
+    """
 
     kind: Literal[
         "round_robin", "random", "least_outstanding", "power_of_two", "zone_aware", "sticky", "shuffle_shard",
@@ -71,6 +81,9 @@ class LivenessSpec(StrictModel):
 
     A probe fails when the replica is hung or answers slower than ``timeout_s`` (a slow replica's
     health endpoint is slow too), so a liveness probe can restart a replica that was merely slow.
+
+    The health endpoint is 0.05 s of work times the replica's slow factor: a replica 20 times slower fails
+    a 1 s probe and is restarted, losing its in-flight work.
     """
 
     enabled: bool = Field(False, description="Off by default (Kubernetes has no default liveness probe).")
@@ -119,7 +132,12 @@ class RetryTokenBucketSpec(StrictModel):
 
 
 class RetrySpec(StrictModel):
-    """Retries with capped exponential backoff: wait = min(cap, base * multiplier**(n-1)), then jitter."""
+    """Retries with capped exponential backoff: wait = min(cap, base * multiplier**(n-1)), then jitter.
+
+    A load balancer retrying (layer ``load_balancer`` or ``both``) retries ``server_error``, ``rejected``,
+    ``dependency_error`` and ``network_error`` on a new pick (Envoy retry_on 5xx, reset, connect-failure).
+    Never retried: ``cancelled`` (the caller gave up) and ``rate_limited`` (the server asked to back off).
+    """
 
     max_attempts: int = Field(3, ge=1, description="Attempts in total, the first included (1 = no retry).")
     backoff_base_s: float = Field(0.1, ge=0, description="First backoff.")
@@ -170,6 +188,9 @@ class SheddingSpec(StrictModel):
     LIFO while the queue is above half its bound (Facebook's adaptive LIFO); codel drops work that
     waited longer than target when the queue has not been empty for an interval (CoDel, RFC 8289
     target 5 ms / interval 100 ms; Facebook's variant for RPC queues).
+
+    With lifo a full queue sheds its oldest request. With ``priority`` the lowest class (priority 0) is
+    refused above ``low_priority_max_fill`` and pushed out first.
     """
 
     discipline: Literal["fifo", "lifo", "adaptive_lifo", "codel"] = Field(
@@ -184,7 +205,12 @@ class SheddingSpec(StrictModel):
 
 
 class DeadlineSpec(StrictModel):
-    """Deadline propagation: the client's deadline travels with the attempt; servers drop expired work."""
+    """Deadline propagation: the client's deadline travels with the attempt; servers drop expired work.
+
+    With ``propagate``, servers see the client's deadline and drop queued work whose deadline has passed
+    (outcome ``timeout``); the per-attempt and overall timeouts are the client's ``timeout_s`` and
+    ``overall_timeout_s``, and ``cancel_on_timeout`` tells the server when an attempt is abandoned.
+    """
 
     propagate: bool = Field(False, description="Off by default: servers work on attempts the client gave up on.")
 
@@ -194,6 +220,9 @@ class ThrottlingSpec(StrictModel):
 
     Each attempt is rejected locally with probability max(0, (requests - K * accepts) / (requests + 1))
     over the last window_s; K = 2 and two minutes are the book's values.
+
+    A throttled attempt ends its request as ``rejected`` and is not retried. Accepted means any answer but
+    ``rejected``, ``rate_limited``, ``timeout``, ``no_healthy_upstream`` and ``server_error``.
     """
 
     enabled: bool = Field(False, description="Off by default.")
@@ -222,7 +251,10 @@ class RateLimitSpec(StrictModel):
 
 
 class FallbackSpec(StrictModel):
-    """Graceful degradation at a load balancer: answer from a smaller-model pool or a cache, as ``degraded``."""
+    """Graceful degradation at a load balancer: answer from a smaller-model pool or a cache, as ``degraded``.
+
+    A fallback answer ends as ``degraded``: a success, counted apart.
+    """
 
     pool: Name | None = Field(None, description="Pool of the smaller model; null: no fallback pool.")
     cached_answer_ratio: float = Field(
@@ -234,7 +266,12 @@ class FallbackSpec(StrictModel):
 
 
 class AutoscalingSpec(StrictModel):
-    """Kubernetes HPA on one pool: desired = ceil(current * actual / target) every sync period."""
+    """Kubernetes HPA on one pool: desired = ceil(current * actual / target) every sync period.
+
+    A new replica is provisioned (``provisioning_delay_s``), then loads its model (the server's
+    ``model_load_s``). Replicas draining after a scale-down no longer count, so the pool never goes below
+    ``min_replicas``.
+    """
 
     enabled: bool = Field(False, description="Off by default.")
     metric: Literal["utilization", "queue_length", "kv_cache"] = Field(
@@ -262,6 +299,12 @@ class RolloutSpec(StrictModel):
     The new version changes the replica's error probability and speed (a bad deploy when those are bad).
     After each step the updated replicas are watched for bake_time_s; if their error rate exceeds
     max_error_rate (default: 1 - the SLO availability), every updated replica is rolled back.
+
+    The version switch is in place (no restart) and adds to what faults do to the replica: a rollback
+    removes only the version's share. Each switched replica records a transition naming ``rollout:<pool>``
+    (a cascade root). A step is judged on the updated replicas' own ``server_error``s over their replies,
+    not on rejections, timeouts or dependency errors. Replicas the autoscaler adds later are not part of
+    the rollout.
     """
 
     at_s: float = Field(ge=0, description="When the deploy starts.")

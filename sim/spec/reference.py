@@ -263,7 +263,13 @@ def _link_to(page: str) -> Callable[[type[BaseModel]], str]:
 # --- the pages ----------------------------------------------------------------------------------------
 def scenario_page() -> str:
     """Every model of the scenario schema: where it is written, what it is, its fields."""
-    link = _link_to("")
+    kinds = {model: kind for kind, model in FAULT_MODELS.items()}
+
+    def link(model: type[BaseModel]) -> str:
+        if model in kinds:
+            return f"[`{kinds[model]}`](faults.md#{kinds[model]})"
+        return f"[{model.__name__}](#{anchor(model)})"
+
     out = [GENERATED, "", "# Scenario reference", "",
            "Every section and block of a scenario file, with each field's type, default and meaning, as the "
            "schema defines them. Unknown keys are errors; units are in the names (`_s` seconds, `_ms` "

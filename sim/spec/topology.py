@@ -194,7 +194,10 @@ class PoolSpec(StrictModel):
 
 
 class DatabaseReplicaSpec(StrictModel):
-    """A standby replica promoted automatically when the primary stops answering (e.g. Patroni, RDS Multi-AZ)."""
+    """A standby replica promoted automatically when the primary stops answering (e.g. Patroni, RDS Multi-AZ).
+
+    Checked every 5 s. It is the only recovery from a ``database_failover`` fault.
+    """
 
     zone: Name | None = Field(None, description="Zone of the standby; default: the primary's.")
     detection_s: float = Field(30.0, ge=0, description="Time to declare the primary dead (Patroni ttl 30 s).")

@@ -1,7 +1,7 @@
-"""The restart herd (INCIDENTS.md cards 5, 12, 13): replicas restarting at once overload the shared
-database their start-up queries go to; without randomized exponential backoff the herd keeps it
-saturated, with full-jitter exponential backoff it drains. Compared on the same seed, with a control
-whose replicas have no start-up queries.
+"""The restart herd (replayed in scenarios/incidents/: OpenAI 2024-08-16, Google 2025-06-12): replicas
+restarting at once overload the shared database their start-up queries go to; without randomized
+exponential backoff the herd keeps it saturated, with full-jitter exponential backoff it drains.
+Compared on the same seed, with a control whose replicas have no start-up queries.
 
 Set-up: 24 plain replicas crash together at t = 60 s (restart after 5 s, 5 s model load); each
 start-up runs 3 sequential queries (1 s each) on a database with 4 connections, a 30-slot wait queue
