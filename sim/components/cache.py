@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 
@@ -31,8 +33,9 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.available = True
-        self.held_down: set[str] = set()
-        """Keys of the faults holding the cache down; ``available`` only when empty."""
+        """False while anything holds it (``holds``)."""
+        self.holds = Holds()
+        self.effects = Effects(())
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
@@ -55,6 +58,22 @@ class Cache:
         if ok and self.available:
             self.entries[key] = self.world.env.now + self.ttl_s
         on_done(*args, ok)
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Down while ``key`` holds it: every entry is lost, lookups miss; ``cause`` is recorded."""
+        self.holds.add(key)
+        self.available = False
+        self.flush()
+        if cause is not None:
+            self.world.set_state(self.name, "down", cause, force=True)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more: it answers again (empty)."""
+        if not self.holds.release(key):
+            return False
+        self.available = True
+        self.world.set_state(self.name, "healthy", cause)
+        return True
 
     def flush(self) -> None:
         """Lose every entry: the following requests miss and go to the database."""

@@ -11,7 +11,9 @@ import math
 from collections import deque
 from typing import Any
 
-from sim.engine.distributions import Sampler, UniformSampler
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
+from sim.engine.distributions import Exponential, Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.traces import Trace, replay_period_s
 from sim.engine.world import World
@@ -41,9 +43,11 @@ class Client:
         self._resolved_until = -math.inf
         self._u = UniformSampler(world.streams.get(name, "routing"))
         self.rate_multiplier = 1.0
-        """Surge faults multiply the arrival rate (trace clients replay each arrival about m times)."""
+        """Cached ``arrival_rate`` effect: surges multiply it (trace clients replay each arrival about m times)."""
         self.poison_probability = 0.0
-        """Share of new requests that are poison while a poison-request fault is active."""
+        """Cached ``poison_share`` effect: share of new requests that are poison."""
+        self.effects = Effects(("arrival_rate", "poison_share"), self._effect_changed)
+        self.holds = Holds()
         self._fault_u = UniformSampler(world.streams.get(name, "faults"))
         self.overall_timeout_s: float | None = None
         """Deadline of a whole request (retries included); set by the builder."""
@@ -88,6 +92,33 @@ class Client:
         rate = self._rate * self.rate_multiplier
         if rate > 0:
             self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
+
+    def _effect_changed(self, name: str, value: float) -> None:
+        if name == "arrival_rate":
+            self.set_rate_multiplier(value)
+        else:
+            self.poison_probability = value
+
+    def hold(self, key: str, cause: Any) -> None:
+        """A client population is not held down (its arrival rate is an effect)."""
+        raise TypeError(f"{self.name}: a client is not held down; set its arrival_rate effect")
+
+    def release(self, key: str, cause: Any) -> bool:
+        return False
+
+    def add_population(self, name: str, rate_rps: float, retry: Any, timeout_s: float | None) -> Client:
+        """A new population beside this one (bots): same load balancers, zone, users, token mix and discovery,
+        Poisson arrivals at ``rate_rps``, retrying with ``retry``. It is registered with the world's
+        components (results count it like any client)."""
+        world = self.world
+        streams = world.streams
+        other = Client(world, name, self.zone, self.balancers, self.users,
+                       Sampler(self.prompt.dist, streams.get(name, "prompt_tokens")),
+                       Sampler(self.output.dist, streams.get(name, "output_tokens")),
+                       timeout_s, retry, False, self.discovery, self.discovery_ttl_s)
+        other.start_rate(rate_rps, [], Sampler(Exponential(1.0), streams.get(name, "arrivals")))
+        world.components[name] = other
+        return other
 
     def set_rate_multiplier(self, multiplier: float) -> None:
         """Multiply the arrival rate from now on (the pending gap is redrawn, as at a rate change)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 from sim.spec.control_plane import ControlPlaneSpec
@@ -30,8 +32,10 @@ class ControlPlane:
         self.name = name
         self.spec = spec
         self.nodes = nodes
-        self.added_ops_s: dict[str, float] = {}
-        self.multipliers: dict[str, float] = {}
+        self.effects = Effects(("added_ops_s", "load_multiplier"))
+        """What faults add to the load (a fleet-wide change) and multiply it by (an overload), by source."""
+        self.holds = Holds()
+        self.zone: str | None = None
         self.serving = True
         self.state = "healthy"
         self.dependents: list[Any] = []
@@ -42,26 +46,33 @@ class ControlPlane:
 
     def load_ops_s(self) -> float:
         """Current load: (base + per node x nodes + added) x every multiplier."""
-        load = self.spec.base_ops_s + self.spec.ops_per_node_s * self.nodes() + sum(self.added_ops_s.values())
-        for m in self.multipliers.values():
-            load *= m
-        return load
+        effects = self.effects
+        load = self.spec.base_ops_s + self.spec.ops_per_node_s * self.nodes() + effects["added_ops_s"]
+        return load * effects["load_multiplier"]
 
     def set_load(self, key: str, cause: Cause, added_ops_s: float = 0.0, multiplier: float = 1.0) -> None:
         """A fault adds load (or removes it, with the defaults); the change is recorded with its cause."""
+        effects = self.effects
         if added_ops_s:
-            self.added_ops_s[key] = added_ops_s
+            effects.set(key, "added_ops_s", added_ops_s)
         else:
-            self.added_ops_s.pop(key, None)
+            effects.clear(key, "added_ops_s")
         if multiplier != 1.0:
-            self.multipliers[key] = multiplier
+            effects.set(key, "load_multiplier", multiplier)
         else:
-            self.multipliers.pop(key, None)
+            effects.clear(key, "load_multiplier")
         detail = f"load now {self.load_ops_s():,.0f} ops/s (capacity {self.spec.capacity_ops_s:,.0f})"
         tid = self.world.set_state(self.name, self.state, Cause(cause.kind, cause.source, cause.mechanism,
                                                                  f"{cause.detail}; {detail}", cause.parents),
                                    force=True)
         self._evaluate(tid)
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Nothing holds a control plane out of service (its capacity mechanism takes it down)."""
+        raise TypeError(f"{self.name}: a control plane is not held down; change its load (set_load)")
+
+    def release(self, key: str, cause: Cause) -> bool:
+        return False
 
     def _tick(self) -> None:
         self._evaluate(None)

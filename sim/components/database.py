@@ -6,6 +6,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
 from sim.engine.distributions import Sampler
 from sim.engine.timeline import Cause
 from sim.engine.world import World
@@ -15,7 +17,8 @@ class Database:
     """Serves queries with a service-time distribution; waits longer than connect_timeout_s fail.
 
     ``call(zone, on_done, *args)`` ends with ``on_done(*args, ok)``; the round trip from the caller's
-    zone is added to the query time. ``slow_factor`` and ``available`` are what faults change.
+    zone is added to the query time. Faults reach it through its port: the ``slow_factor`` effect,
+    holds (down while any fault holds it), and ``promote`` (a standby taking over, the failover controller).
     """
 
     kind = "database"
@@ -32,13 +35,44 @@ class Database:
         self.busy = 0
         self.waiting: deque[list[Any]] = deque()
         self.slow_factor = 1.0
+        """Cached from the ``slow_factor`` effect."""
+        self.effects = Effects(("slow_factor",), self._effect_changed)
         self.available = True
-        self.held_down: set[str] = set()
-        """Keys of the faults holding the database down; ``available`` only when empty."""
+        """False while anything holds it (``holds``)."""
+        self.holds = Holds()
         self.queries = 0
         self.failures = 0
         self._on_hi = max(1, int(queue_capacity * 0.9))
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
+
+    def _effect_changed(self, name: str, value: float) -> None:
+        self.slow_factor = value
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Refuse connections while ``key`` holds it; ``cause`` is recorded (a forced down)."""
+        self.holds.add(key)
+        self.available = False
+        if cause is not None:
+            self.world.set_state(self.name, "down", cause, force=True)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more: it answers again."""
+        if not self.holds.release(key):
+            return False
+        self.available = True
+        self.world.set_state(self.name, "healthy", cause)
+        return True
+
+    def promote(self, zone: str, holds: set[str], cause: Cause) -> None:
+        """A standby in ``zone`` becomes the primary: held only by ``holds`` (outages of its zone), it
+        answers at once when there are none."""
+        self.zone = zone
+        self.holds.replace(holds)
+        if holds:
+            self.world.set_state(self.name, "down", cause, force=True)
+            return
+        self.available = True
+        self.world.set_state(self.name, "healthy", cause, force=True)
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
         """Same interface as a cache's: the user does not matter to a database."""

@@ -8,6 +8,8 @@ about one TTL between a control-plane failure and a data-plane failure, incident
 
 from __future__ import annotations
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 
@@ -22,6 +24,10 @@ class Discovery:
         self.name = name
         self.ttl_s = ttl_s
         self.available = True
+        """False while anything holds it (a DNS failure)."""
+        self.holds = Holds()
+        self.effects = Effects(())
+        self.zone: str | None = None
         self.lookups = 0
         self.control_plane = None
         """The control plane records come from (optional)."""
@@ -36,10 +42,20 @@ class Discovery:
         self.lookups += 1
         return self.available and self.records_valid
 
-    def set_available(self, available: bool, cause: Cause) -> None:
-        """A DNS fault starts or ends: record the change (down / back) with the fault as its cause."""
-        self.available = available
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Stop answering lookups while ``key`` holds it (a DNS failure); the change is recorded with ``cause``."""
+        self.holds.add(key)
+        self.available = False
+        if cause is not None:
+            self._record(cause)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more: it answers again."""
+        if not self.holds.release(key):
+            return False
+        self.available = True
         self._record(cause)
+        return True
 
     def control_plane_changed(self, serving: bool, parent: int | None) -> None:
         """The control plane went down or came back: records can (not) be refreshed from now on."""

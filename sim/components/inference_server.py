@@ -28,7 +28,7 @@ from collections import deque
 from sim.components.prefix_cache import PrefixCache, session_blocks
 from sim.components.server import ServerBase
 from sim.engine.request import Attempt
-from sim.engine.world import World
+from sim.engine.world import Timer, World
 from sim.spec.topology import LLMServerSpec
 
 
@@ -59,7 +59,8 @@ class LLMServer(ServerBase):
         self.batch = 0
         self._s = 0
         self._g = 0
-        self._token = 0
+        self._timer: Timer | None = None
+        """The end of the running prefill or epoch (cancelled when the epoch is cut or the batch lost)."""
         self._busy = False
         self._epoch: tuple[float, int, float, float] | None = None  # (t0, steps, a, c2)
         self._cut = False
@@ -72,8 +73,16 @@ class LLMServer(ServerBase):
         )
         """Prefix KV blocks kept between requests (LRU), or None; emptied when the process is lost."""
 
+    effect_names = (*ServerBase.effect_names, "kv_fraction")
+
+    def _effect_changed(self, name: str, value: float) -> None:
+        if name == "kv_fraction":
+            self.kv_capacity = max(1, int(self.spec.kv_cache_tokens * value))
+        else:
+            super()._effect_changed(name, value)
+
     # --- interface ---------------------------------------------------------------------------------
-    # Faults change these two mid-run. The running epoch was planned with the old value, so it ends at
+    # Effects change these two mid-run. The running epoch was planned with the old value, so it ends at
     # the next iteration boundary, where the next one is planned with the new value (admission,
     # preemption and iteration time then follow the change within one iteration, as in the reference).
     @property
@@ -88,7 +97,7 @@ class LLMServer(ServerBase):
 
     @property
     def kv_capacity(self) -> int:
-        """Usable KV-cache tokens (a KV-exhaustion fault lowers it); applies from the next iteration."""
+        """Usable KV-cache tokens (the ``kv_fraction`` effect lowers it); applies from the next iteration."""
         return self._kv_capacity
 
     @kv_capacity.setter
@@ -163,7 +172,7 @@ class LLMServer(ServerBase):
         self.batch = 0
         self._s = 0
         self._g = 0
-        self._token += 1
+        self._stop_timer()
         self._busy = False
         self._epoch = None
 
@@ -204,7 +213,7 @@ class LLMServer(ServerBase):
             for att in admitted:
                 if att.t_service_start_s is None:
                     att.t_service_start_s = now
-            self.world.call_later(dt, self._prefill_done, self._token)
+            self._timer = self.world.call_later(dt, self._prefill_done)
             return
         if self.batch == 0:
             self._busy = False
@@ -228,7 +237,7 @@ class LLMServer(ServerBase):
         c2 = spec.decode_per_context_token_s * self.batch * slow
         self._busy = True
         self._epoch = (self.world.env.now, k, a, c2)
-        self.world.call_later(k * a + c2 * k * (k - 1) / 2, self._epoch_done, self._token, k)
+        self._timer = self.world.call_later(k * a + c2 * k * (k - 1) / 2, self._epoch_done, k)
 
     def _cut_epoch(self) -> None:
         """End the running epoch at the next iteration boundary so waiting work can join."""
@@ -243,14 +252,18 @@ class LLMServer(ServerBase):
         if j >= k:
             return
         self._cut = True
-        self._token += 1
+        self._stop_timer()
         self._epoch = (t0, j, a, c2)
         t_end = t0 + j * a + c2 * j * (j - 1) / 2
-        self.world.call_later(max(0.0, t_end - self.world.env.now), self._epoch_done, self._token, j)
+        self._timer = self.world.call_later(max(0.0, t_end - self.world.env.now), self._epoch_done, j)
 
-    def _epoch_done(self, token: int, steps: int) -> None:
-        if token != self._token:
-            return
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _epoch_done(self, steps: int) -> None:
+        self._timer = None
         self._g += steps
         g = self._g
         heap = self._heap
@@ -270,9 +283,8 @@ class LLMServer(ServerBase):
         self._next()
         self._check_load()
 
-    def _prefill_done(self, token: int) -> None:
-        if token != self._token:
-            return
+    def _prefill_done(self) -> None:
+        self._timer = None
         now = self.world.env.now
         admitted, self._prefilling = self._prefilling, []
         g = self._g

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import Holds
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import SERVED, Attempt
 from sim.engine.timeline import Cause
@@ -46,8 +48,9 @@ class LoadBalancer:
         self.routed = 0
         self.available = True
         """False while a fault (zone outage, deletion) has taken the load balancer itself down."""
-        self.held_down: set[str] = set()
+        self.holds = Holds()
         """Keys of the faults holding the load balancer down; ``available`` only when empty."""
+        self.effects = Effects(())
         self.rate_limiter: Any = None
         self.outlier: Any = None
         self.retry: Any = None
@@ -59,6 +62,21 @@ class LoadBalancer:
         self.degraded_answers = 0
         self._coin = UniformSampler(world.streams.get(name, "fallback"))
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Down while ``key`` holds it (a zone outage, a deletion): every attempt fails; ``cause`` is recorded."""
+        self.holds.add(key)
+        self.available = False
+        if cause is not None:
+            self.world.set_state(self.name, "down", cause, force=True)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more: it routes again (its rotation's state)."""
+        if not self.holds.release(key):
+            return False
+        self.available = True
+        self.world.set_state(self.name, self.rotation_state(), cause)
+        return True
 
     def start(self) -> None:
         if self.health is not None:

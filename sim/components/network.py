@@ -103,6 +103,11 @@ class Network:
         return True
 
     # --- impairments set by faults ----------------------------------------------------------------
+    def use_loss_stream(self, rng: np.random.Generator) -> None:
+        """The random stream packet loss draws from (the first loss fault provides it; later ones keep it)."""
+        if self.rng is None:
+            self.rng = rng
+
     def impair(self, fault_id: str, zones: list[str], added_s: float = 0.0, loss: Loss | None = None) -> None:
         """Add (or replace) one fault's latency / loss on the links of ``zones``."""
         self._impairments[fault_id] = (self.links(zones), added_s, loss)

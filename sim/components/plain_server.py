@@ -7,7 +7,7 @@ from collections import deque
 from sim.components.server import ServerBase
 from sim.engine.distributions import Sampler
 from sim.engine.request import Attempt
-from sim.engine.world import World
+from sim.engine.world import Timer, World
 
 
 class PlainServer(ServerBase):
@@ -23,8 +23,9 @@ class PlainServer(ServerBase):
         self.concurrency = concurrency
         self.service = service
         self.waiting: deque[Attempt] = deque()
-        self.running: dict[Attempt, None] = {}
-        """In service; a dict, not a set, so a crash drops them in a reproducible (start) order."""
+        self.running: dict[Attempt, Timer] = {}
+        """In service, with the timer of each one's end (a crash cancels them); a dict, not a set, so a crash
+        drops them in a reproducible (start) order."""
         self.busy = 0
         self.area_in_system = 0.0
         self.area_busy = 0.0
@@ -54,13 +55,10 @@ class PlainServer(ServerBase):
 
     def _start(self, att: Attempt) -> None:
         self.busy += 1
-        self.running[att] = None
         att.t_service_start_s = self.world.env.now
-        self.world.call_later(self.service() * self.slow_factor, self._done, att, self.incarnation)
+        self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
 
-    def _done(self, att: Attempt, incarnation: int) -> None:
-        if incarnation != self.incarnation:
-            return
+    def _done(self, att: Attempt) -> None:
         self._advance()
         self.busy -= 1
         self.running.pop(att, None)
@@ -78,6 +76,8 @@ class PlainServer(ServerBase):
     def _drop_all(self, outcome: str) -> None:
         self._advance()
         lost = [*self.waiting, *self.running]
+        for timer in self.running.values():
+            timer.cancel()
         self.waiting.clear()
         self.running.clear()
         self.busy = 0

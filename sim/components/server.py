@@ -1,7 +1,10 @@
-"""What every server replica shares: lifecycle state machine, dependency calls, replies, overload.
+"""What every server replica shares: accepting work, dependency calls, replies, overload.
 
-Lifecycle: starting (cold start: model load) → healthy ⇄ overloaded (waiting queue above 90 % of its
-bound; back below 50 %) → down (crash) → starting … Every transition records its cause.
+Its lifecycle (states, transition table, holds, restarts, cold starts, drains) is a ``Lifecycle``
+(``sim/components/lifecycle.py``); its memory a ``Memory`` (``sim/components/memory.py``); what faults
+and controllers do to it its ``Effects`` (``sim/components/effects.py``). Faults and controllers
+reach it through its port (``sim/components/ports.py``: effects, hold / release, crash, drain,
+restart), never through its attributes.
 Subclasses implement the service discipline: ``_enqueue`` (accept work), ``_drop_all`` (lose it on
 a crash), ``_cancel`` and ``queue_length``.
 """
@@ -9,24 +12,36 @@ a crash), ``_cancel`` and ``queue_length``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
+from sim.components.effects import Effects
+from sim.components.lifecycle import SERVING_STATES, Holds, Lifecycle
+from sim.components.memory import Memory
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
 from sim.engine.timeline import Cause
 from sim.engine.world import World
+from sim.engine.blame import shifted_from
+from sim.engine.timeline import Cause
+
+__all__ = ["SERVING_STATES", "ServerBase"]
 
 OVERLOAD_ON = 0.9
 OVERLOAD_OFF = 0.5
-SERVING_STATES = frozenset(("healthy", "overloaded", "degraded", "draining"))
 PROBE_WORK_S = 0.05
 """Work of one health-endpoint answer: a probe with a 1 s timeout fails once the replica is 20x slower."""
+
+SERVER_EFFECTS = ("slow_factor", "error_share", "wrong_share", "hang", "leak_mb_per_s", "leak_mb_per_request",
+                  "poison_restart_s", "crash_loop_restart_s")
+"""The effects every replica has (an LLM replica adds ``kv_fraction``)."""
 
 
 class ServerBase:
     """A replica: accepts attempts, calls its dependency, serves them, replies, crashes and restarts."""
 
     kind = "server"
+    effect_names: tuple[str, ...] = SERVER_EFFECTS
 
     def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float):
         self.world = world
@@ -41,48 +56,31 @@ class ServerBase:
         self.dependency: Any = None
         self.dependency_calls = 0
         self.state = "healthy"
+        """Written by the lifecycle only (with ``serving`` and ``incarnation``)."""
+        self.serving = True
         self.incarnation = 0
         self.outstanding = 0
         """Attempts accepted and not yet replied to (dependency stage, waiting, running)."""
         self.in_dependency: dict[Attempt, None] = {}
         """Attempts waiting on the dependency; a dict, not a set, so a crash fails them in arrival order
         (set order follows memory addresses and made same-seed runs differ)."""
+        # What the request path reads of the effects, cached on every change (``_effect_changed``).
         self.slow_factor = 1.0
         self.error_probability = 0.0
+        self.wrong_probability = 0.0
         self.hung = 0
-        """How many hang faults or bugs hold the process hung (each lets go of its own; 0: answering)."""
-        self.held_down: set[str] = set()
-        """Keys of the faults holding the replica down (zone outage, lost GPU...): it restarts only when empty."""
-        self.restart_at_s: float | None = None
-        """When a pending automatic restart is due (None: none pending)."""
+        self.poison_restart_s = math.inf
+        """Restart delay after a poison request crashes it (inf: not vulnerable)."""
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
         self.admission: Any = None
         """A shedding policy's AdmissionQueue (also the waiting queue), or None for the plain bounded FIFO."""
-        self.wrong_probability = 0.0
         self.startup: Any = None
         """Start-up queries to a shared database (``sim.components.startup.StartupQueries``), or None."""
-        self.crash_on_start: tuple[int, float] | None = None
-        """Set by a crash-loop bug: (transition that caused it, restart delay); the server crashes on every start."""
-        self.poison_parent: int | None = None
-        """Set by a poison-request fault: the transition that made this server vulnerable (None: immune)."""
-        self.poison_restart_delay_s = 10.0
-        self.memory_limit_mb = math.inf
-        """Memory model (set by memory faults): baseline + leaked + per-request memory in flight vs the limit."""
-        self.memory_baseline_mb = 0.0
-        self.memory_per_request_mb = 0.0
-        self.leak_mb_per_request = 0.0
-        self.leak_mb_per_s = 0.0
-        self.leaked_mb = 0.0
-        self.memory_parent: int | None = None
-        self.oom_restart_delay_s = 10.0
-        self.readiness_memory_mb = math.inf
-        """Readiness probes fail while memory in use is above this (pool ``memory``; inf: never)."""
-        self.oom_kills = 0
-        self._memory_watch = False
-        self._leak_t_s = 0.0
-        self._leak_token = 0
+        self.life = Lifecycle(self)
+        self.memory = Memory(self)
+        self.effects = Effects(self.effect_names, self._effect_changed)
         self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON)) if queue_capacity else math.inf
         """With no waiting room (a loss system) there is no queue to overload."""
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
@@ -93,20 +91,79 @@ class ServerBase:
         version); not work lost to a crash, nor its dependency's errors or overload (what a rollout judges)."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed warm"))
 
-    def _set_state(self, state: str, cause: Cause) -> int | None:
-        """Change lifecycle state and record it with its cause."""
-        self.state = state
-        return self.world.set_state(self.name, state, cause)
+    # --- effects ----------------------------------------------------------------------------------
+    def _effect_changed(self, name: str, value: float) -> None:
+        """Cache what the request path reads; act on what a change means (a hang's end answers the held work)."""
+        if name == "slow_factor":
+            self.slow_factor = value
+        elif name == "error_share":
+            self.error_probability = value
+        elif name == "wrong_share":
+            self.wrong_probability = value
+        elif name == "hang":
+            self.hung = int(value)
+            if not self.hung:
+                stuck, self.stuck = self.stuck, []
+                for att in stuck:  # the connections the hung process held are reset
+                    self._reply(att, "server_error")
+        elif name == "poison_restart_s":
+            self.poison_restart_s = value
+        elif name in ("leak_mb_per_s", "leak_mb_per_request"):
+            effects = self.effects
+            parent = effects.parent("leak_mb_per_s")
+            self.memory.leak_changed(effects["leak_mb_per_s"], effects["leak_mb_per_request"],
+                                     parent if parent is not None else effects.parent("leak_mb_per_request"))
 
-    # --- lifecycle -------------------------------------------------------------------------------
+    # --- the port: lifecycle verbs ------------------------------------------------------------------
     @property
-    def serving(self) -> bool:
-        return self.state in SERVING_STATES
+    def holds(self) -> Holds:
+        """Keys of what holds the replica out of service (read only: ``hold`` / ``release`` change them)."""
+        return self.life.holds
 
+    def crash(self, cause: Cause, restart_after_s: float | None) -> None:
+        """Lose all in-flight work; restart after a delay (then cold start), or stay down."""
+        self.life.crash(cause, restart_after_s)
+
+    def start(self, reason: str = "process restarted, loading model") -> None:
+        """Begin a cold start now (a provisioned replica), unless something holds it."""
+        self.life.start(reason)
+
+    def restart_after(self, delay_s: float, reason: str = "process restarted, loading model") -> None:
+        """Start after ``delay_s`` unless this incarnation ends first (a new build on a down replica)."""
+        self.life.restart_after(delay_s, reason)
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Hold out of service under ``key``: stopped at once when ``cause`` is given (no restart while held)."""
+        self.life.hold(key, cause)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more (a down replica then cold-starts)."""
+        return self.life.release(key, cause.detail)
+
+    def drain(self, cause: Cause, on_drained: Callable[[bool], None], grace_s: float | None = None,
+              first_check_s: float = 1.0) -> None:
+        """Readiness fails, in-flight work finishes, then ``on_drained(killed)`` (see ``Lifecycle.drain``)."""
+        self.life.drain(cause, on_drained, grace_s, first_check_s)
+
+    def restart_due(self) -> bool:
+        return self.life.restart_due()
+
+    @property
+    def restart_at_s(self) -> float | None:
+        return self.life.restart_at_s
+
+    def set_degraded(self, degraded: bool, cause: Cause) -> None:
+        """A policy the replica holds (its circuit breaker) fails fast: healthy → degraded, and back."""
+        if degraded and self.state == "healthy":
+            self.life.move("degraded", cause)
+        elif not degraded and self.state == "degraded":
+            self.life.move("healthy", cause)
+
+    # --- probes ----------------------------------------------------------------------------------
     def probe_ok(self) -> bool:
         """Readiness: answers a health probe when serving, not hung, not draining and not above its
         readiness memory limit (pool ``memory.readiness_limit_mb``)."""
-        if self.readiness_memory_mb < math.inf and self.serving and self.memory_mb() > self.readiness_memory_mb:
+        if self.serving and self.memory.too_full_for_readiness():
             return False
         return self.serving and not self.hung and self.state != "draining"
 
@@ -114,17 +171,18 @@ class ServerBase:
         """Time the health endpoint takes to answer: PROBE_WORK_S scaled by the replica's slowness."""
         return PROBE_WORK_S * self.slow_factor
 
-    def crash(self, cause: Cause, restart_after_s: float | None) -> None:
-        """Lose all in-flight work; restart after a delay (then cold start), or stay down.
+    def memory_mb(self) -> float:
+        """Memory in use now (``Memory.used_mb``)."""
+        return self.memory.used_mb()
 
-        A fault hitting a replica that is already down is recorded (a forced transition naming it, a
-        cascade root); the replica stays down and any restart already due keeps its time.
-        """
-        if self.state == "down":
-            if cause.kind == "fault":
-                self.world.set_state(self.name, "down", cause, force=True)
-            return
-        self.incarnation += 1
+    def set_memory(self, spec: Any) -> None:
+        """The pool's own memory model (``MemorySpec``): memory grows with the work in flight, no leak."""
+        self.memory.model(spec.limit_mb, spec.baseline_mb, spec.per_request_mb, spec.oom_restart_delay_s,
+                          spec.readiness_limit_mb)
+
+    # --- what the lifecycle asks of the replica ----------------------------------------------------
+    def _lose_work(self) -> None:
+        """The process is gone: every attempt it held fails, its leaked memory goes with it."""
         self._drop_all("server_error")
         stuck, self.stuck = self.stuck, []
         for att in stuck:
@@ -132,50 +190,22 @@ class ServerBase:
         for att in list(self.in_dependency):
             self._reply(att, "server_error")
         self.in_dependency.clear()
-        self.leaked_mb = 0.0
-        self._leak_token += 1
-        self._set_state("down", cause)
-        self.restart_at_s = None if restart_after_s is None else self.world.env.now + restart_after_s
-        if restart_after_s is not None:
-            self.world.call_later(restart_after_s, self.start, self.incarnation)
+        self.memory.lost()
 
-    def restart_due(self) -> bool:
-        """Whether nothing but the holds keeps this down replica from starting: no restart is still pending
-        (a released hold must not bring forward a restart delay or a crash-loop back-off)."""
-        return self.restart_at_s is None or self.restart_at_s <= self.world.env.now
-
-    def start(self, incarnation: int | None = None, reason: str = "process restarted, loading model") -> None:
-        """Begin a (re)start: the model loads for model_load_s (cold start), then the replica serves."""
-        if (incarnation is not None and incarnation != self.incarnation) or self.held_down:
-            return
-        self.restart_at_s = None
-        self.incarnation += 1
-        why = Cause("mechanism", self.name, "restart", reason, (self.world.timeline.last_transition[self.name],))
-        self._set_state("starting", why)
-        self.world.call_later(self.model_load_s, self._loaded, self.incarnation)
-
-    def _loaded(self, incarnation: int) -> None:
-        if incarnation != self.incarnation or self.state != "starting":
-            return
+    def _loaded(self) -> None:
+        """The model is loaded: run the start-up queries, or serve."""
         if self.startup is not None:
-            self.startup.run(incarnation)
+            self.startup.run(self.incarnation)
             return
-        self._ready(incarnation, Cause("mechanism", self.name, "cold_start", "model loaded"))
+        self._ready(self.incarnation, Cause("mechanism", self.name, "cold_start", "model loaded"))
 
     def _ready(self, incarnation: int, cause: Cause) -> None:
-        """Start-up finished (model loaded, start-up queries done): serve, unless a crash-loop bug kills it."""
-        if self.held_down:  # a fault took hold while it was starting: it does not come up
-            self.crash(Cause("mechanism", self.name, "held_down", "stopped at the end of start-up: still held down",
-                             (self.world.timeline.last_transition[self.name],)), None)
-            return
-        if self.crash_on_start is not None:
-            parent, delay_s = self.crash_on_start
-            self.crash(Cause("mechanism", self.name, "crash_loop", "crashed while starting: bad build or config",
-                             (parent,)), delay_s)
-            return
-        self._set_state("healthy", cause)
-        if self._memory_watch:
-            self.arm_leak_timer()
+        """Start-up finished (model loaded, start-up queries done)."""
+        self.life.ready(cause)
+
+    def _serving_again(self) -> None:
+        if self.memory.watching:
+            self.memory.arm()
 
     # --- request path ----------------------------------------------------------------------------
     def submit(self, att: Attempt) -> None:
@@ -184,7 +214,7 @@ class ServerBase:
         if not self.serving:
             att.reply(att, "server_error")
             return
-        if self.poison_parent is not None and att.request.poison:
+        if att.request.poison and self.poison_restart_s < math.inf:
             self._poisoned(att)
             return
         if self.admission is not None:
@@ -195,8 +225,9 @@ class ServerBase:
             att.reply(att, "rejected")
             return
         self.outstanding += 1
-        if self._memory_watch:
-            self._memory_on_request()
+        memory = self.memory
+        if memory.watching:
+            memory.on_request()
         if self.dependency is not None and self.dependency_calls > 0:
             if self.world.network.cut(self.name, self.dependency.name):
                 self._reply(att, "dependency_error")
@@ -256,105 +287,22 @@ class ServerBase:
         """Overloaded / healthy hysteresis on the waiting queue."""
         q = self.queue_length()
         if self.state == "healthy" and q >= self._on_hi:
-            peers, parents = self._shifted_from()
+            peers, parents = shifted_from(self.world.timeline, self.world.components, self.peers)
             detail = f"queue {q}/{self.queue_capacity}"
             if peers:
                 detail += "; load shifted from " + ", ".join(peers)
-            self._set_state("overloaded", Cause("mechanism", self.name, "queueing", detail, parents))
+            self.life.move("overloaded", Cause("mechanism", self.name, "queueing", detail, parents))
         elif self.state == "overloaded" and q <= self._on_lo:
-            self._set_state("healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}"))
+            self.life.move("healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}"))
 
-    def _shifted_from(self) -> tuple[list[str], tuple[int, ...]]:
-        """Peers whose load moved here, and the transitions that moved it: a peer down or starting (its
-        transition), and a peer a load balancer ejected (the ejection). An overloaded or degraded peer
-        still takes its share, so it is not blamed."""
-        timeline = self.world.timeline
-        components = self.world.components
-        names: list[str] = []
-        parents: list[int] = []
-        for name in self.peers:
-            moved = False
-            if timeline.current.get(name) in ("down", "starting"):
-                parents.append(timeline.last_transition[name])
-                moved = True
-            peer = components.get(name)
-            for tid in getattr(peer, "ejections", {}).values():
-                if tid not in parents:
-                    parents.append(tid)
-                moved = True
-            if moved:
-                names.append(name)
-        return names, tuple(parents)
-
-    # --- fault hooks: poison requests and memory ----------------------------------------------------
     def _poisoned(self, att: Attempt) -> None:
         """A poison request reached a vulnerable server: it fails, and the process crashes with all its work."""
         att.reply(att, "server_error")
         req = att.request
         cause = Cause("mechanism", self.name, "poison_request",
                       f"crashed handling poison request {req.client}#{req.id} (attempt {att.number})",
-                      (self.poison_parent,))
-        self.crash(cause, self.poison_restart_delay_s)
-
-    def memory_mb(self) -> float:
-        """Memory in use now: baseline + leaked (per request and over time) + per-request memory in flight."""
-        if self.leak_mb_per_s:
-            now = self.world.env.now
-            if self.serving:
-                self.leaked_mb += self.leak_mb_per_s * (now - self._leak_t_s)
-            self._leak_t_s = now
-        return self.memory_baseline_mb + self.leaked_mb + self.outstanding * self.memory_per_request_mb
-
-    def set_memory(self, spec: Any) -> None:
-        """The pool's own memory model (``MemorySpec``): memory grows with the work in flight, no leak."""
-        self.memory_limit_mb = spec.limit_mb
-        self.memory_baseline_mb = spec.baseline_mb
-        self.memory_per_request_mb = spec.per_request_mb
-        self.oom_restart_delay_s = spec.oom_restart_delay_s
-        if spec.readiness_limit_mb is not None:
-            self.readiness_memory_mb = spec.readiness_limit_mb
-        self.watch_memory(True)
-
-    def watch_memory(self, on: bool) -> None:
-        """Turn the memory model on (a memory fault set its figures) or off."""
-        self._memory_watch = on
-        self._leak_t_s = self.world.env.now
-        self._leak_token += 1
-        if on and self.serving:
-            self.arm_leak_timer()
-
-    def arm_leak_timer(self) -> None:
-        """Schedule the moment a time-based leak alone would cross the limit (re-checked then)."""
-        self._leak_t_s = self.world.env.now
-        self._leak_token += 1
-        if self.leak_mb_per_s > 0:
-            room = self.memory_limit_mb - self.memory_mb()
-            self.world.call_later(max(0.0, room) / self.leak_mb_per_s + 1e-9, self._leak_check, self._leak_token)
-
-    def _leak_check(self, token: int) -> None:
-        if token == self._leak_token and self.serving:
-            if not self._check_memory():
-                self.arm_leak_timer()
-
-    def _memory_on_request(self) -> None:
-        self.leaked_mb += self.leak_mb_per_request
-        if self.memory_baseline_mb + self.leaked_mb + self.outstanding * self.memory_per_request_mb \
-                > self.memory_limit_mb:
-            self.world.call_later(0.0, self._check_memory, self.incarnation)
-
-    def _check_memory(self, incarnation: int | None = None) -> bool:
-        """OOM-kill the process if its memory is above the limit; True when it was killed."""
-        if (incarnation is not None and incarnation != self.incarnation) or not self.serving:
-            return False
-        used = self.memory_mb()
-        if used <= self.memory_limit_mb:
-            return False
-        self.oom_kills += 1
-        parents = (self.memory_parent,) if self.memory_parent is not None else ()
-        cause = Cause("mechanism", self.name, "oom",
-                      f"OOM-killed: {used:,.0f} MB above the {self.memory_limit_mb:,.0f} MB limit", parents)
-        self.crash(cause, self.oom_restart_delay_s)
-        return True
+                      (self.effects.parent("poison_restart_s"),))
+        self.crash(cause, self.poison_restart_s)
 
     def _has_room(self) -> bool:
         """Whether a new attempt may enter the plain bounded FIFO. ``queue_capacity`` 0 means no waiting

@@ -1,9 +1,13 @@
 """How faults are scheduled: pick targets with the run's seeded streams, start, stop, and log it.
 
 A fault family is a class registered under its ``kind`` with ``start()`` and ``stop()``. It changes
-one thing on its targets (a flag, a factor, a crash); the consequences are left to the simulator's
-mechanisms. Starting and stopping are written to the fault log, and any state change a fault causes
-directly names the fault id as its cause (a root of the cascade graph).
+one thing on its targets through their port (``sim/components/ports.py``): an effect set under its
+own source key, a hold, a lifecycle verb (crash, drain, restart). The consequences are left to the
+simulator's mechanisms. A fault's end is generic: clear its source and release its holds
+(``Fault.stop``); kinds with more to undo add to it. Starting and stopping are written to the fault
+ledger (``sim/faults/ledger.py``), and any state change a fault causes directly names the fault id
+as its cause (a root of the cascade graph). The timers a fault schedules for one window
+(``ctx.timers``) are cancelled at its end.
 
 Schedules: one window (``at_s``, ``duration_s``), a recurring window, or stochastic failures per
 target (time to failure exponential or Weibull, then a time to repair). An *instant* fault (a crash
@@ -18,9 +22,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sim.components.factors import neutral, replace_share
+from sim.components.effects import EFFECTS
 from sim.engine.timeline import Cause
-from sim.engine.world import World
+from sim.engine.world import TimerGroup, World
+from sim.faults.ledger import FaultLedger, ledger_of
 from sim.resilience.registry import Registry
 from sim.spec.inventory import fault_candidates, fault_inventory
 from sim.spec.scenario import Scenario
@@ -47,6 +52,17 @@ class FaultContext:
     stack: Stack
     spec: Any
     targets: list[Any]
+    timers: TimerGroup | None = None
+    """Timers of the current window: cancelled when the window ends."""
+
+    def __post_init__(self) -> None:
+        if self.timers is None:
+            self.timers = self.world.timers()
+
+    @property
+    def source(self) -> str:
+        """The key this fault's effects and holds go by: its id."""
+        return self.spec.id
 
     def cause(self, detail: str = "") -> Cause:
         """The cause to record for a transition this fault makes directly."""
@@ -83,31 +99,40 @@ class Fault:
         self.apply(1.0)
 
     def stop(self) -> None:
-        """Remove the trigger (default: nothing to undo, or level 0 for ramped kinds)."""
+        """Remove the trigger: level 0 for ramped kinds; then clear this fault's effects and release its
+        holds on its targets (generic: whatever it set under its source key)."""
         if self.ramped:
             self.apply(0.0)
+        release_all(self.ctx, self.ctx.source, self.ctx.cause(self.end_detail))
+
+    end_detail = "fault over"
+    """What a target's release records when the window ends."""
 
     def apply(self, level: float) -> None:
         """Set the effect's intensity (ramped kinds only)."""
         raise NotImplementedError
 
+    def resolve_targets(self) -> None:
+        """Called at each start, before the fault log names the targets: kinds whose targets are what is
+        somewhere at that moment (a zone's members) find them here."""
+
 
 class FactorFault(Fault):
-    """A fault that scales or adds to one numeric attribute of each target, and can ramp.
+    """A fault that sets one effect of each target, and can ramp.
 
-    Slow factors are multiplied by 1 + (full - 1) x level; probabilities get full x level added
-    (``sim.components.factors``). Several faults (and bad builds, and a rollout's new version) on one
-    target compose, and each removes exactly its own share. The first non-zero level of an occurrence
-    marks each target.
+    A factor (``multiply`` rule) is 1 + (full - 1) x level; a share (``add_cap``) is full x level
+    (``sim.components.effects``). Several faults (and bad builds, and a rollout's new version) on one
+    target compose by the effect's rule, and each clears exactly its own source. The first non-zero
+    level of an occurrence marks each target; the mark is the effect's parent (blame).
     """
 
     ramped = True
-    attribute = "slow_factor"
+    effect_name = "slow_factor"
 
     def __init__(self, ctx: FaultContext):
         super().__init__(ctx)
-        self._applied: dict[str, float] = {}
         self._marked = -1
+        self._marks: dict[str, int | None] = {}
 
     @staticmethod
     def effect(spec: Any) -> float:
@@ -123,16 +148,20 @@ class FactorFault(Fault):
         raise NotImplementedError
 
     def apply(self, level: float) -> None:
-        attribute = self.attribute
-        none = neutral(attribute)
-        value = none + (self.full() - none) * level
-        for target in self.ctx.targets:
-            replace_share(target, attribute, self._applied.get(target.name, none), value)
-            self._applied[target.name] = value
-        if level > 0 and self._marked != self.occurrence:
+        name = self.effect_name
+        source = self.ctx.source
+        if level <= 0:
+            for target in self.ctx.targets:
+                target.effects.clear(source, name)
+            return
+        if self._marked != self.occurrence:
             self._marked = self.occurrence
             for target in self.ctx.targets:
-                self.ctx.mark(target.name, self.describe())
+                self._marks[target.name] = self.ctx.mark(target.name, self.describe())
+        none = EFFECTS[name].neutral
+        value = none + (self.full() - none) * level
+        for target in self.ctx.targets:
+            target.effects.set(source, name, value, self._marks.get(target.name))
 
 
 FAULTS: Registry[Fault] = Registry("fault kind")
@@ -144,42 +173,26 @@ def hold_key(fault: Fault) -> str:
 
 
 def take_down(ctx: FaultContext, comp: Any, detail: str, key: str | None = None) -> None:
-    """Hold a component down for a fault (``key``, default the fault id) and record it, naming the fault.
+    """Hold a component down for a fault (``key``, default the fault id), recorded naming the fault.
 
-    Servers crash without restart; load balancers, databases and caches stop answering (a cache also
-    loses its data). A component that is already down records a transition naming this fault as well.
-    Every fault holding a component is kept (``held_down``): it comes back only when the last one lets go.
+    What being held means is the component's business (``hold`` on its port): a replica crashes without
+    restart, a load balancer, database or cache stops answering (a cache also loses its data). Every
+    hold is kept: the component comes back only when the last one lets go.
     """
-    comp.held_down.add(key or ctx.spec.id)
-    if comp.kind == "server":
-        comp.crash(ctx.cause(detail), None)
-        return
-    comp.available = False
-    if comp.kind == "cache":
-        comp.flush()
-    ctx.world.set_state(comp.name, "down", ctx.cause(detail), force=True)
+    comp.hold(key or ctx.source, ctx.cause(detail))
 
 
 def bring_back(ctx: FaultContext, comp: Any, detail: str, key: str | None = None) -> bool:
-    """Let go of a fault's hold; True when no other fault holds the component and it came back.
+    """Let go of a fault's hold; True when no other hold remains and the component came back."""
+    return comp.release(key or ctx.source, ctx.cause(detail))
 
-    Servers cold-start (reason ``detail``, loading model); the others answer again at once.
-    """
-    held = comp.held_down
-    key = key or ctx.spec.id
-    if key not in held:
-        return False
-    held.discard(key)
-    if held:
-        return False
-    if comp.kind == "server":
-        if comp.state == "down" and comp.restart_due():
-            comp.start(None, f"{detail}, loading model")
-        return True
-    comp.available = True
-    state = comp.rotation_state() if comp.kind == "load_balancer" else "healthy"
-    ctx.world.set_state(comp.name, state, ctx.cause(detail))
-    return True
+
+def release_all(ctx: FaultContext, source: str, cause: Cause) -> None:
+    """A fault's generic end: clear its effects and release its holds (key ``source``) on its targets."""
+    for target in ctx.targets:
+        target.effects.clear(source)
+        if source in target.holds:
+            target.release(source, cause)
 
 
 def choose_targets(scenario: Scenario, spec: Any, stack: Stack, world: World) -> list[Any]:
@@ -200,8 +213,9 @@ def choose_targets(scenario: Scenario, spec: Any, stack: Stack, world: World) ->
     return [stack.by_name[name] for name in names]
 
 
-def schedule_faults(scenario: Scenario, stack: Stack, world: World) -> None:
-    """Arrange every fault's starts and stops on the world's clock."""
+def schedule_faults(scenario: Scenario, stack: Stack, world: World) -> FaultLedger:
+    """Arrange every fault's starts and stops on the world's clock; returns the run's fault ledger."""
+    ledger_of(world)  # the run has a ledger (and a fault log) even when no fault fires
     for spec in scenario.faults:
         targets = choose_targets(scenario, spec, stack, world)
         window_end = world.duration_s if spec.duration_s is None else spec.at_s + spec.duration_s
@@ -221,6 +235,7 @@ def schedule_faults(scenario: Scenario, stack: Stack, world: World) -> None:
             world.call_later(t0, _start, world, fault)
             if spec.duration_s is not None and not fault.instant:
                 world.call_later(t0 + spec.duration_s, _stop, world, fault)
+    return ledger_of(world)
 
 
 class _Stochastic:
@@ -265,46 +280,33 @@ class _Stochastic:
 
 def _log(world: World, fault: Fault, event: str) -> None:
     spec = fault.ctx.spec
-    world.fault_log.append(
-        {"t_s": world.now, "fault": spec.id, "kind": spec.kind, "event": event,
-         "targets": [t.name for t in fault.ctx.targets]}
-    )
+    ledger = ledger_of(world)
+    targets = [t.name for t in fault.ctx.targets]
+    if event == "start":
+        ledger.started(world.now, spec.id, spec.kind, targets)
+    else:
+        ledger.ended(world.now, spec.id, spec.kind, targets)
 
 
 def _start(world: World, fault: Fault) -> None:
-    fid = fault.ctx.spec.id
-    world.active_faults[fid] = world.active_faults.get(fid, 0) + 1
     if world.now < world.metrics.incident_from_s:
         world.metrics.incident_from_s = world.now  # impact is also counted from the first fault that fires
     fault.occurrence += 1
+    fault.resolve_targets()
     _log(world, fault, "start")
     ramp_s = getattr(fault.ctx.spec, "ramp_s", 0.0)
     if fault.ramped and ramp_s > 0:
         fault.apply(1.0 / RAMP_STEPS)
         for k in range(2, RAMP_STEPS + 1):
-            world.call_later(ramp_s * (k - 1) / RAMP_STEPS, _ramp, fault, fault.occurrence, k / RAMP_STEPS)
+            fault.ctx.timers.call_later(ramp_s * (k - 1) / RAMP_STEPS, fault.apply, k / RAMP_STEPS)
     else:
         fault.start()
     if fault.instant:
-        _finish(world, fault)
-
-
-def _ramp(fault: Fault, occurrence: int, level: float) -> None:
-    if occurrence == fault.occurrence:
-        fault.apply(level)
-
-
-def _finish(world: World, fault: Fault) -> None:
-    fid = fault.ctx.spec.id
-    left = world.active_faults.get(fid, 0) - 1
-    if left > 0:
-        world.active_faults[fid] = left
-    else:
-        world.active_faults.pop(fid, None)
-    _log(world, fault, "end")
+        _log(world, fault, "end")
 
 
 def _stop(world: World, fault: Fault) -> None:
-    _finish(world, fault)
+    _log(world, fault, "end")
     fault.occurrence += 1
+    fault.ctx.timers.cancel_all()
     fault.stop()

@@ -11,41 +11,40 @@ from __future__ import annotations
 from typing import Any
 
 from sim.faults.base import FAULTS, Fault, bring_back, hold_key, take_down
+from sim.faults.ledger import ledger_of
+
+ZONE_MEMBER_KINDS = ("server", "load_balancer", "database", "cache")
+
+
+def zone_members(stack: Any, zone: str) -> list[Any]:
+    """The components in ``zone`` that a zone outage takes down, in the stack's order."""
+    return [c for c in stack.by_name.values() if getattr(c, "zone", None) == zone
+            and getattr(c, "kind", "") in ZONE_MEMBER_KINDS]
 
 
 @FAULTS.register("zone_outage")
 class ZoneOutage(Fault):
-    """Every server, load balancer, database and cache of the zone is down for the window."""
+    """Every server, load balancer, database and cache of the zone is down for the window.
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.members: list[Any] = []
-        """The zone's components (taken at the start, taken again at the end: ``bring_back`` lets go only
-        of those this outage holds, so a component that left the zone meanwhile keeps its own course)."""
+    Its targets are the zone's members when it starts (they are what the fault log names); what
+    arrives in the zone during the outage (a replica the autoscaler added, a database promoted
+    there) starts held by it too (``FaultLedger.zone_outages``)."""
 
-    def _members(self) -> list[Any]:
-        zone = self.ctx.spec.zone
-        return [c for c in self.ctx.stack.by_name.values()
-                if getattr(c, "zone", None) == zone and getattr(c, "kind", "") in
-                ("server", "load_balancer", "database", "cache")]
+    def resolve_targets(self) -> None:
+        self.ctx.targets = zone_members(self.ctx.stack, self.ctx.spec.zone)
 
     def start(self) -> None:
         zone = self.ctx.spec.zone
-        self.ctx.world.zones_down.setdefault(zone, set()).add(self.ctx.spec.id)
-        self.members = self._members()
-        for comp in self.members:
+        ledger_of(self.ctx.world).zone_down(zone, self.ctx.source)
+        for comp in self.ctx.targets:
             take_down(self.ctx, comp, f"zone {zone} outage")
 
     def stop(self) -> None:
-        """Let go of the zone, including what arrived during the outage (a replica the autoscaler added,
-        a database promoted there): those start held by ``world.zones_down``, so they hold this id too."""
+        """Let go of the zone: of whatever is in it now and this outage holds (a component that left the
+        zone meanwhile, a promoted database, holds what its new zone holds)."""
         zone = self.ctx.spec.zone
-        down = self.ctx.world.zones_down.get(zone, set())
-        down.discard(self.ctx.spec.id)
-        if not down:
-            self.ctx.world.zones_down.pop(zone, None)
-        self.members = self._members()
-        for comp in self.members:
+        ledger_of(self.ctx.world).zone_up(zone, self.ctx.source)
+        for comp in zone_members(self.ctx.stack, zone):
             bring_back(self.ctx, comp, f"zone {zone} back")
 
 

@@ -41,7 +41,7 @@ class DatabaseDown(Fault):
 @FAULTS.register("database_failover")
 class PrimaryFailure(Fault):
     """The primary fails for good (instant fault): only a standby's promotion (``databases[].replica``,
-    the mechanism ``sim.resilience.redundancy.DatabaseFailover``) brings the database back."""
+    the controller ``sim.resilience.controllers.failover.DatabaseFailover``) brings the database back."""
 
     @property
     def instant(self) -> bool:

@@ -67,15 +67,15 @@ class ThermalThrottle(FactorFault):
 
 @FAULTS.register("kv_cache_exhaustion")
 class KVCacheExhaustion(Fault):
-    """Only a share of the KV cache stays usable; the scheduler admits fewer requests and preempts more."""
+    """Only a share of the KV cache stays usable; the scheduler admits fewer requests and preempts more.
+
+    The share is the ``kv_fraction`` effect (minimum rule: overlapping exhaustions leave the smallest);
+    the end clears this fault's share only."""
 
     def start(self) -> None:
         frac = self.ctx.spec.kv_cache_fraction
         for server in self.ctx.targets:
-            server.kv_capacity = max(1, int(server.spec.kv_cache_tokens * frac))
-            self.ctx.mark(server.name, f"KV cache exhausted: {server.kv_capacity} of "
-                                       f"{server.spec.kv_cache_tokens} tokens usable")
-
-    def stop(self) -> None:
-        for server in self.ctx.targets:
-            server.kv_capacity = server.spec.kv_cache_tokens
+            total = server.spec.kv_cache_tokens
+            tid = self.ctx.mark(server.name, f"KV cache exhausted: {max(1, int(total * frac))} of "
+                                             f"{total} tokens usable")
+            server.effects.set(self.ctx.source, "kv_fraction", frac, tid)

@@ -8,6 +8,7 @@ the same flags as the software faults, and everything after that is left to the 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sim.engine.timeline import Cause
@@ -28,13 +29,14 @@ class BadDeploy(Fault):
 
     def start(self) -> None:
         self.pending = list(self.ctx.targets)
-        self._batch(self.occurrence)
+        self._batch()
 
-    def _batch(self, occurrence: int) -> None:
-        if occurrence != self.occurrence or not self.pending:
+    def _batch(self) -> None:
+        if not self.pending:
             return
         spec = self.ctx.spec
         world = self.ctx.world
+        timers = self.ctx.timers
         surge = self.pending[: spec.max_surge]
         unavailable = self.pending[spec.max_surge: spec.max_surge + spec.max_unavailable]
         self.pending = self.pending[len(surge) + len(unavailable):]
@@ -43,7 +45,7 @@ class BadDeploy(Fault):
             detail = "rolling deploy: replacing the process with the new build"
             if server.state == "down":  # already down: the new build is installed and started anyway
                 tid = self.ctx.mark(server.name, detail)
-                world.call_later(spec.restart_delay_s, server.start, server.incarnation)
+                server.restart_after(spec.restart_delay_s)
             else:
                 server.crash(self.ctx.cause(detail), spec.restart_delay_s)
                 tid = world.timeline.last_transition[server.name]
@@ -53,29 +55,25 @@ class BadDeploy(Fault):
             if crash_loop:
                 continue  # the surge replica never becomes ready; the old one keeps serving and the rollout stalls
             warm_s = spec.restart_delay_s + server.model_load_s
-            world.call_later(warm_s, self._switch, server, occurrence)
+            timers.call_later(warm_s, self._switch, server)
         batch = unavailable + surge
-        world.call_later(spec.restart_delay_s + max((s.model_load_s for s in batch), default=0.0),
-                         self._check_ready, batch, occurrence, crash_loop and bool(surge))
+        timers.call_later(spec.restart_delay_s + max((s.model_load_s for s in batch), default=0.0),
+                          self._check_ready, batch, crash_loop and bool(surge))
 
-    def _switch(self, server: Any, occurrence: int) -> None:
-        if occurrence != self.occurrence:
-            return
+    def _switch(self, server: Any) -> None:
         tid = self.ctx.mark(server.name, "rolling deploy: traffic switched to the new build (surge replica)")
         apply_bug(self.ctx, server, self.ctx.spec.bug, tid)
         self.updated.append(server)
 
-    def _check_ready(self, batch: list[Any], occurrence: int, stalled: bool) -> None:
-        if occurrence != self.occurrence:
-            return
+    def _check_ready(self, batch: list[Any], stalled: bool) -> None:
         if stalled or not all(s.serving for s in batch):
-            self.ctx.world.call_later(READY_POLL_S, self._check_ready, batch, occurrence, stalled)
+            self.ctx.timers.call_later(READY_POLL_S, self._check_ready, batch, stalled)
             return
-        self.ctx.world.call_later(self.ctx.spec.batch_interval_s, self._batch, occurrence)
+        self.ctx.timers.call_later(self.ctx.spec.batch_interval_s, self._batch)
 
     def stop(self) -> None:
         for server in self.updated:
-            remove_bug(server, self.ctx.spec.bug)
+            remove_bug(self.ctx, server)
         self.updated = []
 
 
@@ -83,41 +81,38 @@ class BadDeploy(Fault):
 class Drain(Fault):
     """The targets go draining at once: readiness fails, they finish their work, then stop until the end.
 
-    The drain holds its targets down for the window (one already down stays down until the end, and
-    comes back then only if no other fault holds it).
+    The drain holds its targets for the window (one already down stays down until the end, and comes
+    back then only if nothing else holds it). The drain itself is the replica's (``drain`` on its port).
     """
 
     def start(self) -> None:
+        key = self.ctx.source
         for server in self.ctx.targets:
-            server.held_down.add(self.ctx.spec.id)
             if server.serving:
-                server._set_state("draining", self.ctx.cause("drained for maintenance"))
+                server.hold(key, None)
+                server.drain(self.ctx.cause("drained for maintenance"), partial(self._drained, server))
             elif server.state == "starting":
-                server.crash(self.ctx.cause("drained while starting: stopped"), None)
+                server.hold(key, self.ctx.cause("drained while starting: stopped"))
             else:
-                self.ctx.mark(server.name, "drained (already down): held down for the window")
-        self.ctx.world.call_later(1.0, self._poll, self.occurrence)
+                server.hold(key, self.ctx.cause("drained (already down): held down for the window"))
 
-    def _poll(self, occurrence: int) -> None:
-        if occurrence != self.occurrence:
-            return
-        busy = False
-        for server in self.ctx.targets:
-            if server.state == "draining":
-                if server.outstanding == 0:
-                    parent = self.ctx.world.timeline.last_transition[server.name]
-                    server.crash(Cause("mechanism", server.name, "drain", "drained: stopped with no work left",
-                                       (parent,)), None)
-                else:
-                    busy = True
-        if busy:
-            self.ctx.world.call_later(1.0, self._poll, occurrence)
+    def _drained(self, server: Any, killed: bool) -> None:
+        """No work left (or no longer draining: a crash came first): stop, still held for the window."""
+        if server.state == "draining" and key_held(server, self.ctx.source):
+            parent = self.ctx.world.timeline.last_transition[server.name]
+            server.crash(Cause("mechanism", server.name, "drain", "drained: stopped with no work left", (parent,)),
+                         None)
 
     def stop(self) -> None:
         for server in self.ctx.targets:
             if server.state == "draining":
                 server.crash(self.ctx.cause("maintenance over: restarting"), None)
             bring_back(self.ctx, server, "maintenance over")
+
+
+def key_held(comp: Any, key: str) -> bool:
+    """Whether ``key`` still holds ``comp`` (this window's drain is not over)."""
+    return key in comp.holds
 
 
 @FAULTS.register("config_push")
@@ -136,13 +131,11 @@ class ConfigPush(Fault):
         for i, server in enumerate(order):
             delay = self.ctx.spec.propagation_s * i / n
             if delay <= 0:
-                self._arrive(server, self.occurrence)
+                self._arrive(server)
             else:
-                self.ctx.world.call_later(delay, self._arrive, server, self.occurrence)
+                self.ctx.timers.call_later(delay, self._arrive, server)
 
-    def _arrive(self, server: Any, occurrence: int) -> None:
-        if occurrence != self.occurrence:
-            return
+    def _arrive(self, server: Any) -> None:
         bug = self.ctx.spec.bug
         if bug.kind == "crash_loop" and server.state != "down":
             server.crash(self.ctx.cause("bad config loaded: process crashed"), bug.restart_delay_s)
@@ -154,7 +147,7 @@ class ConfigPush(Fault):
 
     def stop(self) -> None:
         for server in self.reached:
-            remove_bug(server, self.ctx.spec.bug)
+            remove_bug(self.ctx, server)
         self.reached = []
 
 
@@ -196,5 +189,5 @@ class FleetChange(Fault):
             cp.set_load(self.ctx.spec.id, self.ctx.cause("change rolled back"))
 
     def _control_planes(self) -> list[Any]:
-        cp = self.ctx.stack.by_name.get("control-plane")
-        return [cp] if cp is not None else []
+        """The control planes of the stack, whatever they are called (found by kind)."""
+        return [c for c in self.ctx.stack.by_name.values() if getattr(c, "kind", "") == "control_plane"]

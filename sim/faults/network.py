@@ -40,8 +40,7 @@ class PacketLoss(Fault):
         if level <= 0:
             net.clear(spec.id)
             return
-        if net.rng is None:
-            net.rng = world.streams.get("network", "loss")
+        net.use_loss_stream(world.streams.get("network", "loss"))
         loss = Loss(level * spec.loss_percent / 100.0, spec.rto_s, spec.max_retransmits, spec.fail_percent / 100.0)
         net.impair(spec.id, list(spec.zones), loss=loss)
 
@@ -63,10 +62,8 @@ class Partition(Fault):
 class DNSFailure(Fault):
     """Discovery stops answering lookups (cached records keep working until their TTL expires)."""
 
+    end_detail = "DNS answering again"
+
     def start(self) -> None:
         for discovery in self.ctx.targets:
-            discovery.set_available(False, self.ctx.cause("DNS not answering lookups"))
-
-    def stop(self) -> None:
-        for discovery in self.ctx.targets:
-            discovery.set_available(True, self.ctx.cause("DNS answering again"))
+            discovery.hold(self.ctx.source, self.ctx.cause("DNS not answering lookups"))

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.components.client import Client
-from sim.engine.distributions import Exponential, Sampler
 from sim.faults.base import FAULTS, RAMP_STEPS, Fault
 from sim.resilience.retry import RetryPolicy
 from sim.spec.policies import RetrySpec
@@ -39,72 +37,50 @@ def surge_steps(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return steps
 
 
-def _set_multiplier(client: Any, key: str, multiplier: float) -> None:
-    """Each surge keeps its own factor on the client; the client's multiplier is their product."""
-    factors = client.__dict__.setdefault("_surge_factors", {})
-    if multiplier == 1.0:
-        factors.pop(key, None)
-    else:
-        factors[key] = multiplier
-    total = 1.0
-    for m in factors.values():
-        total *= m
-    client.set_rate_multiplier(total)
-
-
 @FAULTS.register("surge")
 class Surge(Fault):
-    """Multiply the targeted clients' arrival rates along the profile; the end restores 1x."""
+    """Multiply the targeted clients' arrival rates along the profile (the ``arrival_rate`` effect, under
+    this fault's source: overlapping surges multiply); the end clears it."""
 
     def start(self) -> None:
-        world = self.ctx.world
         for offset_s, m in surge_steps(surge_points(self.ctx.spec)):
             if offset_s <= 0:
-                self._step(self.occurrence, m)
+                self._step(m)
             else:
-                world.call_later(offset_s, self._step, self.occurrence, m)
+                self.ctx.timers.call_later(offset_s, self._step, m)
 
-    def _step(self, occurrence: int, multiplier: float) -> None:
-        if occurrence != self.occurrence:
-            return
+    def _step(self, multiplier: float) -> None:
         for client in self.ctx.targets:
-            _set_multiplier(client, self.ctx.spec.id, multiplier)
-
-    def stop(self) -> None:
-        for client in self.ctx.targets:
-            _set_multiplier(client, self.ctx.spec.id, 1.0)
+            client.effects.set(self.ctx.source, "arrival_rate", multiplier)
 
 
 @FAULTS.register("bot_traffic")
 class BotTraffic(Fault):
-    """A bot population per targeted client: same load balancers and zone, immediate retries."""
+    """A bot population per targeted client: same load balancers and zone, immediate retries.
+
+    Created at the first start (``add_population`` on the client's port); between windows its own
+    arrival rate is held at 0 (the ``arrival_rate`` effect, under this fault's source)."""
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.bots: list[Client] = []
+        self.bots: list[Any] = []
 
     def _create(self) -> None:
         world, spec = self.ctx.world, self.ctx.spec
-        streams = world.streams
         for target in self.ctx.targets:
             name = f"{target.name}-bots-{spec.id}"
             retry = RetryPolicy(RetrySpec(max_attempts=spec.max_attempts, backoff_base_s=0.0, backoff_cap_s=0.0,
-                                          jitter="none"), streams.get(name, "retry"))
-            bot = Client(world, name, target.zone, target.balancers, target.users,
-                         Sampler(target.prompt.dist, streams.get(name, "prompt_tokens")),
-                         Sampler(target.output.dist, streams.get(name, "output_tokens")),
-                         spec.timeout_s, retry, False, target.discovery, target.discovery_ttl_s)
-            bot.start_rate(spec.rate_rps, [], Sampler(Exponential(1.0), streams.get(name, "arrivals")))
-            self.ctx.stack.by_name[name] = bot
-            self.bots.append(bot)
+                                          jitter="none"), world.streams.get(name, "retry"))
+            self.bots.append(target.add_population(name, spec.rate_rps, retry, spec.timeout_s))
 
     def start(self) -> None:
         if not self.bots:
             self._create()
         else:
             for bot in self.bots:
-                bot.set_rate_multiplier(1.0)
+                bot.effects.clear(self.ctx.source)
 
     def stop(self) -> None:
         for bot in self.bots:
-            bot.set_rate_multiplier(0.0)
+            bot.effects.set(self.ctx.source, "arrival_rate", 0.0)
+        super().stop()

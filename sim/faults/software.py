@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.components.factors import neutral, replace_share
 from sim.faults.base import FAULTS, FactorFault, Fault, FaultContext
 
 
@@ -17,7 +16,7 @@ from sim.faults.base import FAULTS, FactorFault, Fault, FaultContext
 class ErrorRate(FactorFault):
     """A share of served requests fail with a server error."""
 
-    attribute = "error_probability"
+    effect_name = "error_share"
 
     @staticmethod
     def effect(spec: Any) -> float:
@@ -43,7 +42,7 @@ class LatencyInflation(FactorFault):
 class WrongAnswer(FactorFault):
     """A share of served answers are wrong; health checks see nothing."""
 
-    attribute = "wrong_probability"
+    effect_name = "wrong_share"
 
     @staticmethod
     def effect(spec: Any) -> float:
@@ -53,91 +52,75 @@ class WrongAnswer(FactorFault):
         return f"bug: {self.ctx.spec.wrong_percent:g} % of answers silently wrong"
 
 
-def hang(server: Any) -> None:
-    """One more hang (fault or bug) holds the process: it computes but answers nothing."""
-    server.hung += 1
-
-
-def unhang(server: Any) -> None:
-    """One hang ends; when it was the last, attempts the process held get a reset connection (server error)."""
-    server.hung = max(0, server.hung - 1)
-    if server.hung:
-        return
-    stuck, server.stuck = server.stuck, []
-    for att in stuck:
-        server._reply(att, "server_error")
-
-
 @FAULTS.register("hang")
 class Hang(Fault):
-    """The process stops answering: work is computed but never returned; readiness probes fail."""
+    """The process stops answering: work is computed but never returned; readiness probes fail.
+
+    The end clears this fault's hang; when it was the last, the connections the process held are reset
+    (the replica's business: its ``hang`` effect counts the sources)."""
 
     def start(self) -> None:
         for server in self.ctx.targets:
-            hang(server)
-            self.ctx.mark(server.name, "process hung: no answers, probes fail")
+            tid = self.ctx.mark(server.name, "process hung: no answers, probes fail")
+            server.effects.set(self.ctx.source, "hang", 1.0, tid)
 
-    def stop(self) -> None:
-        for server in self.ctx.targets:
-            unhang(server)
+
+def reaches(client: Any, servers: list[Any]) -> bool:
+    """Whether any of a client's load balancers routes to one of ``servers``."""
+    names = {s.name for s in servers}
+    return any(s.name in names for lb in client.balancers for s in lb.servers)
 
 
 @FAULTS.register("poison_request")
 class PoisonRequest(Fault):
-    """A share of new requests is poison; a targeted server receiving one crashes (a mechanism)."""
+    """A share of new requests is poison; a targeted server receiving one crashes (a mechanism).
+
+    Only the clients whose load balancers route to a targeted server send poison: the poison is a
+    class of requests to the vulnerable service, not to every service of the scenario.
+    """
+
+    def __init__(self, ctx: FaultContext):
+        super().__init__(ctx)
+        self.clients: list[Any] = []
 
     def start(self) -> None:
         spec = self.ctx.spec
+        source = self.ctx.source
         for server in self.ctx.targets:
-            server.poison_parent = self.ctx.mark(server.name, "vulnerable build: poison requests crash it")
-            server.poison_restart_delay_s = spec.restart_delay_s
-        for client in self.ctx.stack.clients:
-            client.poison_probability = spec.poison_percent / 100.0
+            tid = self.ctx.mark(server.name, "vulnerable build: poison requests crash it")
+            server.effects.set(source, "poison_restart_s", spec.restart_delay_s, tid)
+        self.clients = [c for c in self.ctx.stack.clients if reaches(c, self.ctx.targets)]
+        for client in self.clients:
+            client.effects.set(source, "poison_share", spec.poison_percent / 100.0)
 
     def stop(self) -> None:
-        for client in self.ctx.stack.clients:
-            client.poison_probability = 0.0
-        for server in self.ctx.targets:
-            server.poison_parent = None
+        for client in self.clients:
+            client.effects.clear(self.ctx.source)
+        super().stop()
 
 
-def start_leak(ctx: FaultContext, server: Any, leak: Any, parent: int | None) -> None:
-    """Give a server a leak (fields of a memory_leak fault or bug); OOM kills will name ``parent``.
+def start_leak(ctx: FaultContext, server: Any, leak: Any, parent: int | None, source: str) -> None:
+    """Give a server a leak (fields of a memory_leak fault or bug) under ``source``; OOM kills name ``parent``.
 
     A server whose pool already models memory (``pools[].memory``) keeps its limit, baseline and
     per-request figures: the leak only adds growth. Otherwise the leak's figures become its model.
     """
-    if not server._memory_watch:
-        server.memory_limit_mb = leak.memory_limit_mb
-        server.memory_baseline_mb = leak.baseline_mb
-        server.memory_per_request_mb = leak.per_request_mb
-        server.oom_restart_delay_s = leak.restart_delay_s
-    server.leak_mb_per_request = leak.leak_mb_per_request
-    server.leak_mb_per_s = leak.leak_mb_per_s
-    server.memory_parent = parent
-    server.watch_memory(True)
-
-
-def stop_leak(server: Any) -> None:
-    """The leak is fixed: no more growth (memory already leaked stays until the next restart)."""
-    server.leak_mb_per_request = 0.0
-    server.leak_mb_per_s = 0.0
+    server.memory.model_if_absent(leak.memory_limit_mb, leak.baseline_mb, leak.per_request_mb, leak.restart_delay_s)
+    server.effects.set(source, "leak_mb_per_request", leak.leak_mb_per_request, parent)
+    server.effects.set(source, "leak_mb_per_s", leak.leak_mb_per_s, parent)
 
 
 @FAULTS.register("memory_leak")
 class MemoryLeak(Fault):
-    """Memory grows per request and per second; the OOM kill and restart are the server's mechanisms."""
+    """Memory grows per request and per second; the OOM kill and restart are the server's mechanisms.
+    The end stops this leak's growth (memory already leaked stays until the next restart)."""
 
     def start(self) -> None:
         spec = self.ctx.spec
         for server in self.ctx.targets:
             tid = self.ctx.mark(server.name, f"memory leak: +{spec.leak_mb_per_request:g} MB per request, "
                                              f"+{spec.leak_mb_per_s:g} MB/s")
-            start_leak(self.ctx, server, spec, tid)
-
-    def stop(self) -> None:
-        for server in self.ctx.targets:
-            stop_leak(server)
+            start_leak(self.ctx, server, spec, tid, self.ctx.source)
 
 
 FACTOR_BUGS: dict[str, type[FactorFault]] = {
@@ -146,32 +129,25 @@ FACTOR_BUGS: dict[str, type[FactorFault]] = {
 
 
 def apply_bug(ctx: FaultContext, server: Any, bug: Any, parent: int | None) -> None:
-    """Give a server a bad build's (or config's) bug; ``parent`` is the transition that brought it.
+    """Give a server a bad build's (or config's) bug under the fault's source; ``parent`` is the transition
+    that brought it.
 
-    A bug does what the fault of its kind does at full level (``FACTOR_BUGS``, ``hang``, ``start_leak``),
+    A bug does what the fault of its kind does at full level (``FACTOR_BUGS``, a hang, ``start_leak``),
     plus the crash loop, which only a bad build or config has.
     """
     kind = bug.kind
+    source = ctx.source
     factor = FACTOR_BUGS.get(kind)
     if factor is not None:
-        replace_share(server, factor.attribute, neutral(factor.attribute), factor.effect(bug))
+        server.effects.set(source, factor.effect_name, factor.effect(bug), parent)
     elif kind == "hang":
-        hang(server)
+        server.effects.set(source, "hang", 1.0, parent)
     elif kind == "memory_leak":
-        start_leak(ctx, server, bug, parent)
+        start_leak(ctx, server, bug, parent, source)
     elif kind == "crash_loop":
-        server.crash_on_start = (parent, bug.restart_delay_s)
+        server.effects.set(source, "crash_loop_restart_s", bug.restart_delay_s, parent)
 
 
-def remove_bug(server: Any, bug: Any) -> None:
-    """Roll back a bug given by ``apply_bug`` (only its own share: other faults' effects stay)."""
-    kind = bug.kind
-    factor = FACTOR_BUGS.get(kind)
-    if factor is not None:
-        replace_share(server, factor.attribute, factor.effect(bug), neutral(factor.attribute))
-    elif kind == "hang":
-        unhang(server)
-    elif kind == "memory_leak":
-        stop_leak(server)
-    elif kind == "crash_loop":
-        server.crash_on_start = None
+def remove_bug(ctx: FaultContext, server: Any) -> None:
+    """Roll back the bug ``apply_bug`` gave: only this fault's source (other faults' effects stay)."""
+    server.effects.clear(ctx.source)

@@ -113,6 +113,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def fault_log(world: Any) -> list[dict[str, Any]]:
+    """The run's fault log (from the fault ledger; empty when no fault was scheduled)."""
+    return world.faults.log if world.faults is not None else []
+
+
 def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph) -> RunResult:
     """Assemble a RunResult from a finished world: the recorders' figures and each component's ``report()``."""
     m = world.metrics
@@ -162,7 +167,7 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
             },
         },
         "components": {name: c.report() for name, c in components.items()},
-        "faults": world.fault_log,
+        "faults": fault_log(world),
     }
     summary = _clean(summary)
 
@@ -196,5 +201,5 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
     if m.records is not None:
         cols = list(zip(*m.records, strict=True)) if m.records else [[] for _ in REQUEST_COLUMNS]
         requests = {name: np.asarray(col) for name, col in zip(REQUEST_COLUMNS, cols, strict=True)}
-    return RunResult(scenario, seed, summary, ts, list(world.timeline.transitions), list(world.fault_log), graph,
+    return RunResult(scenario, seed, summary, ts, list(world.timeline.transitions), list(fault_log(world)), graph,
                      requests, {"latency": lat, "ttft": ttft})

@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sim.resilience.autoscaler import HorizontalPodAutoscaler
 from sim.resilience.circuit_breaker import CircuitBreaker, GuardedDependency, record_on_server
+from sim.resilience.controllers.autoscaler import HorizontalPodAutoscaler
+from sim.resilience.controllers.failover import DatabaseFailover
+from sim.resilience.controllers.liveness import LivenessProbe
+from sim.resilience.controllers.maintenance import Maintenance
+from sim.resilience.controllers.rollout import Rollout
 from sim.resilience.deadline import propagated_deadline
 from sim.resilience.degradation import attach_fallback
-from sim.resilience.health import LivenessProbe
 from sim.resilience.outlier import OutlierDetector
-from sim.resilience.redundancy import DatabaseFailover
 from sim.resilience.retry import RetryPolicy
-from sim.resilience.rollout import Maintenance, Rollout
 from sim.resilience.shedding import AdmissionQueue, needs_admission_queue
 from sim.resilience.throttling import AdaptiveThrottle, RateLimiter
 

@@ -145,11 +145,11 @@ def record_on_server(server: Any, dependency: Any, world: Any) -> Callable[[str]
     def on_change(state: str) -> None:
         if state != "closed" and server.state == "healthy":
             parent = world.timeline.last_transition.get(dependency.name)
-            server._set_state("degraded", Cause(
+            server.set_degraded(True, Cause(
                 "mechanism", server.name, "circuit_breaker", f"breaker to {dependency.name} {state}: failing fast",
                 (parent,) if parent is not None else ()))
         elif state == "closed" and server.state == "degraded":
-            server._set_state("healthy", Cause("mechanism", server.name, "circuit_breaker",
-                                               f"breaker to {dependency.name} closed"))
+            server.set_degraded(False, Cause("mechanism", server.name, "circuit_breaker",
+                                             f"breaker to {dependency.name} closed"))
 
     return on_change

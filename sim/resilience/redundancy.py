@@ -10,99 +10,12 @@ Configuration only (no extra code on the request path):
   ``shuffle_shard_expectations`` for what share of customers a poison customer can hurt);
 - static stability: ``discovery.static_stability: true`` (clients keep the last-known-good answer).
 
-Database replica with automatic promotion: a watcher checks the primary every few seconds; once it
-has been unavailable for ``detection_s``, the standby is promoted, which takes ``promotion_s``; the
-database then answers again from the standby's zone. This is the only way back from a
-``database_failover`` fault (the primary is lost for good); it also ends a ``database_down`` or zone
-outage of the primary that lasts longer than detection plus promotion. Queries already running or
-waiting for a connection keep their own course (they finish or time out as before).
-
-No promotion while the standby's zone is out (``world.zones_down``): the database waits for it. After a
-promotion the old primary becomes the standby, usable only once the faults that held it have ended; one
-lost to an instant fault (``database_failover``, a cleanup job) never comes back, so a second failure
-finds no standby. A zone outage that begins during the promotion holds the promoted database too.
+Database replica with automatic promotion: ``sim/resilience/controllers/failover.py``.
 """
 
 from __future__ import annotations
 
 from math import comb
-from typing import Any
-
-from sim.engine.timeline import Cause
-from sim.spec.topology import DatabaseReplicaSpec
-
-CHECK_PERIOD_S = 5.0
-"""How often the failover manager looks at the primary (Patroni loop_wait is 10 s; illustrative)."""
-
-
-class DatabaseFailover:
-    """Promotes a standby when the primary database stops answering (see the module docstring)."""
-
-    def __init__(self, spec: DatabaseReplicaSpec, database: Any):
-        self.spec = spec
-        self.database = database
-        self.standby_zone = spec.zone or database.zone
-        self.standby_holds: set[str] = set()
-        """Faults that held the old primary when it became the standby: usable when all have ended."""
-        self.promotions: list[float] = []
-        self._down_since: float | None = None
-        self._promoting = False
-        self._world: Any = None
-
-    def start(self, world: Any) -> None:
-        self._world = world
-        world.call_later(CHECK_PERIOD_S, self._check)
-
-    def standby_ready(self) -> bool:
-        """The standby can take over: its zone is up and nothing still holds it.
-
-        A hold from a windowed fault ends with the fault (``world.active_faults``); one from an instant
-        fault (key ``id#n``) is for good.
-        """
-        world = self._world
-        if world.zones_down.get(self.standby_zone):
-            return False
-        self.standby_holds = {k for k in self.standby_holds if "#" in k or k in world.active_faults}
-        return not self.standby_holds
-
-    def _check(self) -> None:
-        world = self._world
-        db = self.database
-        now = world.now
-        if db.available or self._promoting:
-            self._down_since = None
-        elif self._down_since is None:
-            self._down_since = now
-        elif now - self._down_since >= self.spec.detection_s and self.standby_ready():
-            self._promoting = True
-            world.call_later(self.spec.promotion_s, self._promoted)
-        world.call_later(CHECK_PERIOD_S, self._check)
-
-    def _promoted(self) -> None:
-        world = self._world
-        db = self.database
-        self._promoting = False
-        self._down_since = None
-        if db.available:
-            return
-        new_zone, old_zone = self.standby_zone, db.zone
-        outages = set(world.zones_down.get(new_zone, ()))
-        self.standby_holds = db.held_down - outages  # the old primary keeps what held it, as the standby
-        db.held_down.clear()
-        db.held_down.update(outages)
-        db.zone = new_zone
-        self.standby_zone = old_zone
-        self.promotions.append(world.now)
-        parent = world.timeline.last_transition.get(db.name)
-        parents = (parent,) if parent is not None else ()
-        detail = f"standby in {new_zone} promoted to primary"
-        if outages:
-            world.set_state(db.name, "down", Cause(
-                "mechanism", db.name, "replica_promotion", f"{detail}; zone {new_zone} is down", parents), force=True)
-            return
-        db.available = True
-        world.set_state(db.name, "healthy", Cause("mechanism", db.name, "replica_promotion", detail, parents),
-                        force=True)
 
 
 def shuffle_shard_expectations(replicas: int, shard_size: int) -> dict[str, float]:

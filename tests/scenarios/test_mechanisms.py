@@ -2,7 +2,7 @@
 
 Scenarios are small plain-mode stacks (c-server FIFO replicas with exponential service) so that
 every run takes a fraction of a second. Triggers are faults where the fault family exists (crash)
-and otherwise a direct change of the one thing a fault would change (``error_probability``,
+and otherwise a direct change of the one thing a fault would change (an effect such as ``error_share``,
 ``available``, a poison client), scheduled on the world's clock by ``run_with``.
 """
 
@@ -128,7 +128,7 @@ def test_jittered_backoff_alone_is_not_enough_in_an_open_system(storm_control):
 def failing(names: list[str]) -> Callable[[Any], None]:
     def act(stack: Any) -> None:
         for name in names:
-            stack.by_name[name].error_probability = 1.0
+            stack.by_name[name].effects.set("test", "error_share", 1.0)
     return act
 
 
@@ -328,8 +328,8 @@ def shard_run(kind: str) -> tuple[RunResult, Any]:
 
     def poison(stack: Any) -> None:
         for server in stack.servers:
-            server.poison_parent = 0
-        stack.by_name["poison"].poison_probability = 1.0
+            server.effects.set("test", "poison_restart_s", 10.0, 0)
+        stack.by_name["poison"].effects.set("test", "poison_share", 1.0)
 
     return run_with(data, [(20.0, poison)], record_requests=True)
 
@@ -441,7 +441,8 @@ def liveness_run(enabled: bool) -> RunResult:
                     policies={"retry": {"max_attempts": 1}, "liveness": {"enabled": enabled}})
 
     def slow(stack: Any) -> None:
-        stack.by_name["p-2"].slow_factor = 30.0  # its health endpoint now answers in 1.5 s > timeout 1 s
+        # its health endpoint now answers in 1.5 s > timeout 1 s
+        stack.by_name["p-2"].effects.set("test", "slow_factor", 30.0)
 
     return run_with(data, [(20.0, slow)])[0]
 
@@ -466,7 +467,7 @@ def test_retry_layers_multiply(layer, per_request):
 
     def broken(stack: Any) -> None:
         for server in stack.servers:
-            server.error_probability = 1.0
+            server.effects.set("test", "error_share", 1.0)
 
     result, _ = run_with(data, [(0.0, broken)])
     assert result.summary["attempts_per_request"] == pytest.approx(per_request, rel=0.02)

@@ -68,8 +68,9 @@ def test_a_leak_adds_growth_to_the_pools_memory_model_without_replacing_it():
     result = _run([{"id": "ml", "kind": "memory_leak", "target": {"name": "p-0"}, "at_s": 10, "duration_s": 50,
                     "memory_limit_mb": 4000, "baseline_mb": 100, "leak_mb_per_request": 1}], with_memory)
     server = result.components["p-0"]
-    assert (server.memory_limit_mb, server.memory_baseline_mb, server.memory_per_request_mb) == (1000, 500, 20)
-    assert server.leak_mb_per_request == 0  # the leak is fixed at the end of its window
+    memory = server.memory
+    assert (memory.limit_mb, memory.baseline_mb, memory.per_request_mb) == (1000, 500, 20)
+    assert server.effects["leak_mb_per_request"] == 0  # the leak is fixed at the end of its window
 
 
 def test_server_errors_count_a_replicas_own_errors_not_work_lost_in_a_crash():

@@ -11,7 +11,7 @@ from sim.components.inference_server import LLMServer
 from sim.components.plain_server import PlainServer
 from sim.engine.distributions import Exponential, Sampler
 from sim.engine.world import World
-from sim.resilience.autoscaler import SCALING_METRICS, HorizontalPodAutoscaler, hpa_desired
+from sim.resilience.controllers.autoscaler import SCALING_METRICS, HorizontalPodAutoscaler, hpa_desired
 from sim.spec.policies import AutoscalingSpec
 from sim.spec.topology import LLMServerSpec
 from tests.helpers import FakeWorld
@@ -42,14 +42,34 @@ def test_metric_contract(metric):
 
 
 
-def replica(name: str, queue: int) -> SimpleNamespace:
-    r = SimpleNamespace(name=name, serving=True, state="healthy", outstanding=0, model_load_s=0.0, queue=queue)
+def replica(name: str, queue: int, world: FakeWorld | None = None) -> SimpleNamespace:
+    r = SimpleNamespace(name=name, serving=True, state="healthy", outstanding=0, model_load_s=0.0, queue=queue,
+                        world=world, zone=None)
     r.queue_length = lambda: r.queue
-    r.start = lambda incarnation=None, reason="": setattr(r, "state", "starting")
-    r._set_state = lambda state, cause: setattr(r, "state", state)
+    r.start = lambda reason="": setattr(r, "state", "starting")
     r.crash = lambda cause, restart_after_s: setattr(r, "state", "down")
-    r.incarnation = 0
     r.held_down = set()
+
+    def hold(key, cause):
+        r.held_down.add(key)
+        if cause is not None:
+            r.crash(cause, None)
+
+    def drain(cause, on_drained, grace_s=None, first_check_s=1.0):
+        """As a replica's lifecycle drains: draining until no work is left (or the grace period is over)."""
+        r.state = "draining"
+        since_s = r.world.now
+
+        def check():
+            busy = r.outstanding > 0 and r.state == "draining"
+            if busy and (grace_s is None or r.world.now - since_s < grace_s):
+                r.world.call_later(1.0, check)
+                return
+            on_drained(busy)
+
+        r.world.call_later(first_check_s, check)
+
+    r.hold, r.drain = hold, drain
     return r
 
 
@@ -68,7 +88,7 @@ def test_scale_up_is_capped_by_max_replicas_and_the_gpu_quota():
 
 def test_scale_down_waits_for_the_stabilization_window():
     world = FakeWorld()
-    replicas = [replica(f"p-{i}", 0) for i in range(4)]
+    replicas = [replica(f"p-{i}", 0, world) for i in range(4)]
     spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, min_replicas=1,
                            scale_down_stabilization_s=60)
     replicas[0].queue = 20  # average 5: on target
@@ -85,7 +105,7 @@ def test_scale_down_waits_for_the_stabilization_window():
 def test_scale_down_never_goes_below_min_replicas_while_victims_drain():
     """Draining replicas are leaving: they do not count, so later syncs do not pick more victims."""
     world = FakeWorld()
-    replicas = [replica(f"p-{i}", 0) for i in range(6)]
+    replicas = [replica(f"p-{i}", 0, world) for i in range(6)]
     for r in replicas:
         r.outstanding = 1  # long requests: a draining replica stays until its work is done
     spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, min_replicas=2,

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim.assembly import build_stack
+from sim.components.effects import Effects
 from sim.engine.world import World
-from sim.resilience.health import LivenessProbe
-from sim.resilience.rollout import Rollout
+from sim.resilience.controllers.liveness import LivenessProbe
+from sim.resilience.controllers.rollout import Rollout
 from sim.spec.loader import parse_scenario
 from sim.spec.policies import LivenessSpec, RolloutSpec
 
@@ -28,8 +29,8 @@ def stack_of(policies: dict | None = None, replicas: int = 3):
 def test_liveness_restarts_slow_and_hung_replicas_but_not_healthy_ones():
     world, stack = stack_of({"liveness": {"enabled": True, "restart_delay_s": 5}})
     probe = stack.mechanisms["liveness:p"]
-    stack.by_name["p-0"].slow_factor = 30.0  # 1.5 s health endpoint
-    stack.by_name["p-1"].hung = True
+    stack.by_name["p-0"].effects.set("test", "slow_factor", 30.0)  # 1.5 s health endpoint
+    stack.by_name["p-1"].effects.set("test", "hang", 1.0)
     world.env.run(until=probe.phase_s + 25.0)
     assert stack.by_name["p-0"].state == "down" and stack.by_name["p-1"].state == "down"
     assert stack.by_name["p-2"].state == "healthy" and probe.restarts == 2
@@ -57,8 +58,8 @@ def test_readiness_does_not_undo_an_outlier_ejection():
 
 
 def test_rollout_advances_when_healthy_and_rolls_back_when_not():
-    servers = [SimpleNamespace(name=f"p-{i}", state="healthy", error_probability=0.0, slow_factor=1.0, completed=0,
-                               failed=0, server_errors=0) for i in range(10)]
+    servers = [SimpleNamespace(name=f"p-{i}", state="healthy", effects=Effects(("error_share", "slow_factor")),
+                               completed=0, failed=0, server_errors=0) for i in range(10)]
     world = SimpleNamespace(now=0.0, calls=[], timeline=SimpleNamespace(current={}),
                             set_state=lambda *a, **k: None)
     world.call_later = lambda d, fn, *a: world.calls.append((d, fn, a))
@@ -82,4 +83,4 @@ def test_rollout_advances_when_healthy_and_rolls_back_when_not():
     _, fn, args = world.calls.pop()
     fn(*args)
     assert bad.rolled_back and bad.rollback_error_rate == 0.5
-    assert servers[0].error_probability == 0.0, "back to the old version's value"
+    assert servers[0].effects["error_share"] == 0.0, "back to the old version's value"

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import yaml
 
-from sim.resilience.autoscaler import TERMINATION_GRACE_S, HorizontalPodAutoscaler
+from sim.resilience.controllers.autoscaler import TERMINATION_GRACE_S, HorizontalPodAutoscaler
 from sim.spec.loader import parse_scenario_text
 from sim.spec.policies import AutoscalingSpec
 from tests.helpers import FakeWorld, run_live
@@ -55,7 +55,7 @@ def test_standby_in_the_dead_zone_waits_for_the_zone():
     promoted = promotions(same)
     assert len(promoted) == 1 and promoted[0][0] >= 100 and promoted[0][1] == "healthy"
     db = same.components["db"]
-    assert db.available and not db.held_down and db.zone == "a"
+    assert db.available and not db.holds and db.zone == "a"
 
 
 def test_promotion_never_into_a_zone_that_is_out():
@@ -71,7 +71,7 @@ def test_promotion_never_into_a_zone_that_is_out():
         assert state == "healthy" and not start_s <= t_s < end_s, (t_s, detail)
     assert [p[2].split()[2] for p in promoted] == ["b", "a"]
     db = result.components["db"]
-    assert db.zone == "a" and db.available and not db.held_down
+    assert db.zone == "a" and db.available and not db.holds
 
 
 def test_no_second_promotion_once_the_old_primary_is_lost():
@@ -116,12 +116,12 @@ def test_replica_added_in_a_dead_zone_stays_down_until_the_zone_is_back():
         serving = [t.t_s for t in result.transitions if t.component == name
                    and t.state in ("starting", "healthy", "overloaded", "degraded") and t.cause.kind != "init"]
         assert serving and all(t_s >= 50.0 for t_s in serving), (name, serving)
-        assert comp.state == "healthy" and not comp.held_down  # released when zone b came back
+        assert comp.state == "healthy" and not comp.holds  # released when zone b came back
 
 
 
 class Replica(SimpleNamespace):
-    """A replica stub recording its states."""
+    """A replica stub recording its states; its port verbs do what a replica's lifecycle does."""
 
     @property
     def serving(self) -> bool:
@@ -130,25 +130,49 @@ class Replica(SimpleNamespace):
     def queue_length(self) -> int:
         return 0
 
-    def _set_state(self, state: str, cause) -> None:
+    def _move(self, state: str) -> None:
         self.state = state
         self.history.append(state)
 
     def crash(self, cause, restart_after_s) -> None:
-        self._set_state("down", cause)
+        self._move("down")
 
-    def start(self, incarnation=None, reason: str = "") -> None:
-        self._set_state("starting", None)
+    def start(self, reason: str = "") -> None:
+        self._move("starting")
+
+    def hold(self, key: str, cause) -> None:
+        self.held_down.add(key)
+        if cause is not None:
+            self.crash(cause, None)
+
+    def drain(self, cause, on_drained, grace_s=None, first_check_s=1.0) -> None:
+        if self.serving:
+            self._move("draining")
+        since_s = self.world.now
+
+        def _drain_check() -> None:
+            busy = self.outstanding > 0 and self.state == "draining"
+            if busy and (grace_s is None or self.world.now - since_s < grace_s):
+                self.world.call_later(1.0, _drain_check)
+                return
+            on_drained(busy)
+
+        self.world.call_later(first_check_s, _drain_check)
+
+
+WORLD = FakeWorld()
 
 
 def replica(name: str, state: str, outstanding: int = 0) -> Replica:
     return Replica(name=name, state=state, outstanding=outstanding, model_load_s=0.0, incarnation=0,
-                   held_down=set(), history=[state], zone="a")
+                   held_down=set(), history=[state], zone="a", world=WORLD)
 
 
 def scaled_down(replicas: list[Replica]) -> tuple[FakeWorld, HorizontalPodAutoscaler]:
     """Five replicas, min 2, idle: the first sync (15 s) removes the last three."""
     world = FakeWorld()
+    for r in replicas:
+        r.world = world
     spec = AutoscalingSpec(enabled=True, metric="queue_length", target=5, min_replicas=2,
                            scale_down_stabilization_s=0)
     hpa = HorizontalPodAutoscaler(spec, "p", replicas, len(replicas), lambda i: replica(f"p-{i}", "healthy"), [])
@@ -179,4 +203,4 @@ def test_a_hung_draining_replica_is_killed_after_the_grace_period():
     world.advance(15.0 + TERMINATION_GRACE_S + 1.0)
     assert hung.state == "down" and "scaled_down" in hung.held_down
     assert [r.name for r in replicas] == ["p-0", "p-1"] and hpa.current() == 2
-    assert not any(p[2].__name__ == "_retire" for p in world.pending)
+    assert not any(p[2].__name__ in ("_retire", "_drain_check") for p in world.pending)

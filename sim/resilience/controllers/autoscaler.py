@@ -10,8 +10,9 @@ Scale-down uses the highest recommendation of the last ``scale_down_stabilizatio
 replicas leave the load balancers at once and finish their in-flight work (draining); they no longer
 count as part of the pool, so the pool never goes below ``min_replicas`` while they drain. A removed
 replica that is not serving (down, starting) goes at once; one still busy after
-``TERMINATION_GRACE_S`` (a hung process) is killed, failing what it held. A replica provisioned in a
-zone that is out (``world.zones_down``) is held down by those outages and starts when the zone is back.
+``TERMINATION_GRACE_S`` (a hung process) is killed, failing what it held (the replica's one drain,
+``drain`` on its port). A replica provisioned in a zone that is out (the fault ledger's
+``zone_outages``) is held down by those outages and starts when the zone is back.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sim.engine.timeline import Cause
+from sim.resilience.controllers import zone_outages
 from sim.resilience.registry import Registry
 from sim.spec.policies import AutoscalingSpec
 
@@ -132,13 +135,14 @@ class HorizontalPodAutoscaler:
         self._next_index += 1
         server = self.make_replica(index)
         self.replicas.append(server)
-        outages = getattr(self._world, "zones_down", {}).get(getattr(server, "zone", None))
-        if outages:
-            server.held_down.update(outages)  # the zone's end lets go of it (ZoneOutage.stop)
+        outages = zone_outages(self._world, server.zone)
+        if outages:  # the zone's end lets go of it (ZoneOutage.stop)
             fid = min(outages)
-            server.crash(Cause("fault", fid, "zone_outage",
-                               f"zone {server.zone} outage: provisioned into it, held down"), None)
-        server.start(None, f"scaled up by the {self.pool} autoscaler: provisioned, loading model")
+            server.hold(fid, Cause("fault", fid, "zone_outage",
+                                   f"zone {server.zone} outage: provisioned into it, held down"))
+            for other in sorted(outages - {fid}):
+                server.hold(other, None)
+        server.start(f"scaled up by the {self.pool} autoscaler: provisioned, loading model")
         for lb in self.balancers:
             lb.add_server(server, "scaled up by the autoscaler")
             if lb.health is None:
@@ -152,33 +156,29 @@ class HorizontalPodAutoscaler:
                 if server in lb.servers:
                     lb.remove_server(server, "scaled down by the autoscaler")
             if not server.serving:  # down or starting: nothing to drain
-                self._retire(server, self._world.now)
+                self._retire(server, False)
                 continue
             parent = self._world.timeline.last_transition.get(server.name)
-            server._set_state("draining", Cause("mechanism", self.pool, "autoscaling", "scale-down: draining",
-                                                (parent,) if parent is not None else ()))
-            self._world.call_later(1.0, self._retire, server, self._world.now)
+            server.drain(Cause("mechanism", self.pool, "autoscaling", "scale-down: draining",
+                               (parent,) if parent is not None else ()),
+                         partial(self._retire, server), grace_s=TERMINATION_GRACE_S)
         if victims:
             self.events.append((self._world.now, "down", self.current()))
 
-    def _retire(self, server: Any, since_s: float) -> None:
-        """Remove a scaled-down replica once its work is done, or kill it after the grace period."""
-        busy = server.outstanding > 0 and server.state == "draining"
-        if busy and self._world.now - since_s < TERMINATION_GRACE_S:
-            self._world.call_later(1.0, self._retire, server, since_s)
-            return
+    def _retire(self, server: Any, killed: bool) -> None:
+        """Remove a scaled-down replica once its work is done, or kill it after the grace period (``killed``):
+        held down for good under ``scaled_down`` (no restart, whatever ends later)."""
         if server in self.replicas:
             self.replicas.remove(server)
         self.leaving.discard(server.name)
-        server.held_down.add("scaled_down")  # removed for good: no restart, whatever ends later
-        if busy:
+        if killed:
             parent = self._world.timeline.last_transition.get(server.name)
-            server.crash(Cause("mechanism", self.pool, "autoscaling",
-                               f"scale-down: still busy after the {TERMINATION_GRACE_S:g} s grace period, killed",
-                               (parent,) if parent is not None else ()), None)
-            return
-        server.incarnation += 1
-        server._set_state("down", Cause("mechanism", self.pool, "autoscaling", "scale-down: removed"))
+            cause = Cause("mechanism", self.pool, "autoscaling",
+                          f"scale-down: still busy after the {TERMINATION_GRACE_S:g} s grace period, killed",
+                          (parent,) if parent is not None else ())
+        else:
+            cause = Cause("mechanism", self.pool, "autoscaling", "scale-down: removed")
+        server.hold("scaled_down", cause)
 
 
 def _ready_without_probes(lb: Any, server: Any) -> None:
