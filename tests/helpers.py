@@ -24,7 +24,8 @@ class FakeWorld:
         self.now = 0.0
         self.pending: list = []
         self.timeline = SimpleNamespace(last_transition={})
-        self.zones_down: dict[str, set[str]] = {}
+        self.faults = None
+        """No fault ledger: no zone is out, no fault is active."""
         self._seq = 0
 
     def call_later(self, delay_s, fn, *args):
