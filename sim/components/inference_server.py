@@ -172,7 +172,8 @@ class LLMServer(ServerBase):
         self.batch = 0
         self._s = 0
         self._g = 0
-        self._stop_timer()
+        if self._timer is not None:
+            self._timer.cancel()  # cancelling a timer that already fired is harmless
         self._busy = False
         self._epoch = None
 
@@ -252,18 +253,13 @@ class LLMServer(ServerBase):
         if j >= k:
             return
         self._cut = True
-        self._stop_timer()
+        if self._timer is not None:
+            self._timer.cancel()  # cancelling a timer that already fired is harmless
         self._epoch = (t0, j, a, c2)
         t_end = t0 + j * a + c2 * j * (j - 1) / 2
         self._timer = self.world.call_later(max(0.0, t_end - self.world.env.now), self._epoch_done, j)
 
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def _epoch_done(self, steps: int) -> None:
-        self._timer = None
         self._g += steps
         g = self._g
         heap = self._heap
@@ -284,7 +280,6 @@ class LLMServer(ServerBase):
         self._check_load()
 
     def _prefill_done(self) -> None:
-        self._timer = None
         now = self.world.env.now
         admitted, self._prefilling = self._prefilling, []
         g = self._g

@@ -61,6 +61,7 @@ class Memory:
 
     def _watch(self) -> None:
         self.watching = True
+        self.server._memory_watch = True  # the replica's request path reads this mirror
         self._t_s = self.world.env.now
         self._cancel_timer()
         if self.server.serving:

@@ -71,6 +71,9 @@ class ServerBase:
         self.hung = 0
         self.poison_restart_s = math.inf
         """Restart delay after a poison request crashes it (inf: not vulnerable)."""
+        self.poison_vulnerable = False
+        self._memory_watch = False
+        """Mirrors ``memory.watching`` for the request path (the memory model sets it)."""
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
@@ -108,6 +111,7 @@ class ServerBase:
                     self._reply(att, "server_error")
         elif name == "poison_restart_s":
             self.poison_restart_s = value
+            self.poison_vulnerable = value < math.inf
         elif name in ("leak_mb_per_s", "leak_mb_per_request"):
             effects = self.effects
             parent = effects.parent("leak_mb_per_s")
@@ -197,11 +201,7 @@ class ServerBase:
         if self.startup is not None:
             self.startup.run(self.incarnation)
             return
-        self._ready(self.incarnation, Cause("mechanism", self.name, "cold_start", "model loaded"))
-
-    def _ready(self, incarnation: int, cause: Cause) -> None:
-        """Start-up finished (model loaded, start-up queries done)."""
-        self.life.ready(cause)
+        self.life.ready(Cause("mechanism", self.name, "cold_start", "model loaded"))
 
     def _serving_again(self) -> None:
         if self.memory.watching:
@@ -214,7 +214,7 @@ class ServerBase:
         if not self.serving:
             att.reply(att, "server_error")
             return
-        if att.request.poison and self.poison_restart_s < math.inf:
+        if self.poison_vulnerable and att.request.poison:
             self._poisoned(att)
             return
         if self.admission is not None:
@@ -225,9 +225,8 @@ class ServerBase:
             att.reply(att, "rejected")
             return
         self.outstanding += 1
-        memory = self.memory
-        if memory.watching:
-            memory.on_request()
+        if self._memory_watch:
+            self.memory.on_request()
         if self.dependency is not None and self.dependency_calls > 0:
             if self.world.network.cut(self.name, self.dependency.name):
                 self._reply(att, "dependency_error")

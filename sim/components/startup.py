@@ -1,6 +1,6 @@
 """Start-up queries: what a (re)starting replica reads from a shared database before it can serve.
 
-After the model loads (``ServerBase._loaded``), a replica with a pool ``startup`` section runs
+After the model loads (``Lifecycle`` calls the replica's ``_loaded``), a replica with a pool ``startup`` section runs
 ``db_calls`` sequential queries on its start-up database. One failed query (no connection within the
 database's connect timeout, no answer within the replica's ``query_timeout_s``, a full wait queue,
 database unavailable or unreachable) fails the whole start-up attempt: the replica stays ``starting``
@@ -87,7 +87,7 @@ class StartupQueries:
             if number > 1:
                 detail += f" (attempt {number})"
             self.exits_in_row = 0
-            server._ready(incarnation, Cause("mechanism", server.name, "startup", detail))
+            server.life.ready(Cause("mechanism", server.name, "startup", detail))
             return
         self.failed_attempts += 1
         done = self.spec.db_calls - calls_left

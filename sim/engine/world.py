@@ -116,6 +116,10 @@ class World:
         self.env.schedule(timer, NORMAL, delay_s)
         return timer
 
+    def use_fault_ledger(self, ledger: Any) -> None:
+        """Keep a reference to the run's fault ledger (the faults keep its contents)."""
+        self.faults = ledger
+
     def timers(self) -> TimerGroup:
         """A new group of timers cancelled together (see ``TimerGroup``)."""
         return TimerGroup(self)

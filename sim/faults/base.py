@@ -59,6 +59,10 @@ class FaultContext:
         if self.timers is None:
             self.timers = self.world.timers()
 
+    def retarget(self, targets: list[Any]) -> None:
+        """The targets of this occurrence (kinds whose targets are what is somewhere when they start)."""
+        self.targets = targets
+
     @property
     def source(self) -> str:
         """The key this fault's effects and holds go by: its id."""

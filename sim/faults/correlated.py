@@ -31,7 +31,7 @@ class ZoneOutage(Fault):
     there) starts held by it too (``FaultLedger.zone_outages``)."""
 
     def resolve_targets(self) -> None:
-        self.ctx.targets = zone_members(self.ctx.stack, self.ctx.spec.zone)
+        self.ctx.retarget(zone_members(self.ctx.stack, self.ctx.spec.zone))
 
     def start(self) -> None:
         zone = self.ctx.spec.zone

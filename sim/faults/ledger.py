@@ -58,5 +58,5 @@ def ledger_of(world: Any) -> FaultLedger:
     ledger = getattr(world, "faults", None)
     if ledger is None:
         ledger = FaultLedger()
-        world.faults = ledger
+        world.use_fault_ledger(ledger)
     return ledger
