@@ -347,8 +347,9 @@ class HangFault(TargetedFault):
 class PoisonRequestFault(TargetedFault):
     """A class of requests crashes whichever targeted server receives one; retries carry it to the next.
 
-    While the fault is active, each new request of every client is poison with probability
-    ``poison_percent`` / 100. The targets are the servers running the vulnerable build.
+    While the fault is active, each new request of every client whose load balancers route to a targeted
+    server is poison with probability ``poison_percent`` / 100. The targets are the servers running the
+    vulnerable build.
     """
 
     model_config = fault_doc(
