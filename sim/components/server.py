@@ -18,12 +18,11 @@ from typing import Any
 from sim.components.effects import Effects
 from sim.components.lifecycle import SERVING_STATES, Holds, Lifecycle
 from sim.components.memory import Memory
+from sim.engine.blame import shifted_from
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
 from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.engine.blame import shifted_from
-from sim.engine.timeline import Cause
 
 __all__ = ["SERVING_STATES", "ServerBase"]
 

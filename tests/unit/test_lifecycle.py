@@ -8,8 +8,8 @@ import pytest
 from sim.components.lifecycle import SERVER_MOVES, IllegalTransition
 from sim.components.plain_server import PlainServer
 from sim.engine.distributions import Deterministic, Sampler
+from sim.engine.timeline import STATES, Cause
 from sim.engine.world import World
-from sim.observe.timeline import STATES, Cause
 
 WHY = Cause("mechanism", "test", "test", "test")
 
