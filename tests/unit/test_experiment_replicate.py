@@ -133,3 +133,14 @@ def test_run_task_record_is_plain_data(tiny):
     assert record["status"] == "ok" and record["seed"] == 3
     json.dumps(record)  # JSON-ready: crosses any process boundary
     assert record["metrics"] == metrics_of(record["summary"])
+
+
+def test_the_output_says_which_randomness_the_ci_covers(tiny):
+    from sim.experiment.randomness import randomness_covered
+
+    lines = randomness_covered(tiny)
+    assert any("client c: poisson arrivals" in line for line in lines)
+    assert any("service times drawn per seed (pools q)" in line for line in lines)
+    replay = with_changes(tiny, {"workload.clients.c.arrival": {"kind": "trace", "path": "builtin:azure_conv"}})
+    lines = randomness_covered(replay)
+    assert any("trace replayed identically on every seed (arrivals NOT covered by the CI)" in line for line in lines)
