@@ -29,7 +29,8 @@ def main() -> None:
     durations = sorted({r[DUR] for r in tables[POLICIES[0]]})
     lines = ["| policy | " + " | ".join(f"load {load:g}/s ({100 * load / CAPACITY_RPS:.0f} %)" for load in loads)
              + " |", "|---|" + "---|" * len(loads)]
-    fig, axes = plt.subplots(1, len(POLICIES), figsize=(3.0 * len(POLICIES), 3.0), sharey=True)
+    fig, grid_axes = plt.subplots(2, 3, figsize=(10, 6), sharey=True)
+    axes = list(grid_axes.flat)
     for ax, policy in zip(axes, POLICIES, strict=True):
         rows = {(r[LOAD], r[DUR]): r for r in tables[policy]}
         cells = []
@@ -44,8 +45,9 @@ def main() -> None:
         ax.set_title(policy, fontsize=9)
         ax.set_xlabel("trigger (s)", fontsize=8)
         for (i, j), v in np.ndenumerate(grid):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-    axes[0].set_ylabel("load (req/s, capacity 40)", fontsize=8)
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v > 0.5 else "black")
+    for ax in (axes[0], axes[3]):
+        ax.set_ylabel("load (req/s, capacity 40)", fontsize=8)
     fig.suptitle("share of seeds stuck (not recovered 120 s after the trigger ended)", fontsize=10)
     fig.tight_layout()
     fig.savefig(HERE / "metastability.png", dpi=110)
