@@ -106,6 +106,9 @@ def test_sequential_precision_adds_seeds_until_the_half_width_is_below_target(ti
     capped = replicate(tiny, 3, precision="0.1%", headline=["latency_mean_s"], max_runs=5,
                        executor=Executor(workers=1))
     assert capped.precision_met is False and len(capped.rows) == 5
+    # an absolute precision is in one unit: by default it is availability's
+    absolute = replicate(tiny, 3, precision=0.01, executor=Executor(workers=1))
+    assert absolute.headline == ("availability",) and absolute.precision_met and len(absolute.rows) == 3
 
 
 def test_precision_parsing():
