@@ -147,3 +147,7 @@ def test_the_output_says_which_randomness_the_ci_covers(tiny):
     replay = with_changes(tiny, {"workload.clients.c.arrival": {"kind": "trace", "path": "builtin:azure_conv"}})
     lines = randomness_covered(replay)
     assert any("trace replayed identically on every seed (arrivals NOT covered by the CI)" in line for line in lines)
+    varied = with_changes(replay, {"workload.clients.c.arrival.start_offset": "random",
+                                   "workload.clients.c.arrival.loop": True})
+    lines = randomness_covered(varied)
+    assert any("trace replay varied by the seed (trace start offset" in line for line in lines)
