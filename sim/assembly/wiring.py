@@ -25,8 +25,8 @@ from sim.resilience.attach import (
     configure_server,
     start_mechanisms,
 )
-from sim.resilience.balancing import BALANCERS
-from sim.resilience.health import ActiveHealthCheck
+from sim.resilience.policies.balancing import BALANCERS
+from sim.resilience.policies.readiness import ActiveHealthCheck
 from sim.spec.inventory import inventory, replica_zone
 from sim.spec.scenario import Scenario
 from sim.spec.topology import LLMServerSpec

@@ -15,7 +15,7 @@ from sim.engine.distributions import Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.traces import Trace, replay_period_s
 from sim.engine.world import World
-from sim.resilience.deadline import attempt_deadline_s, retry_fits
+from sim.resilience.policies.deadline import attempt_deadline_s, retry_fits
 
 
 class Client:

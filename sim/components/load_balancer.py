@@ -14,8 +14,8 @@ from sim.engine.distributions import UniformSampler
 from sim.engine.request import SERVED, Attempt
 from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.resilience.balancing import _outstanding
-from sim.resilience.outlier import panic_active
+from sim.resilience.policies.balancing import _outstanding
+from sim.resilience.policies.panic import panic_active
 
 LB_RETRIED = frozenset(("server_error", "rejected", "dependency_error", "network_error"))
 """Failures a load balancer retries on another replica (Envoy retry_on 5xx, reset, connect-failure)."""

@@ -4,7 +4,7 @@ After the model loads (``ServerBase._loaded``), a replica with a pool ``startup`
 ``db_calls`` sequential queries on its start-up database. One failed query (no connection within the
 database's connect timeout, no answer within the replica's ``query_timeout_s``, a full wait queue,
 database unavailable or unreachable) fails the whole start-up attempt: the replica stays ``starting``
-and, after a backoff computed by the retry policy (``sim/resilience/retry.py``: capped exponential
+and, after a backoff computed by the retry policy (``sim/resilience/policies/retry.py``: capped exponential
 wait and its jitter), starts over from the first query. After ``retry.max_attempts`` failed attempts
 the process exits and the orchestrator restarts it after ``restart_delay_s`` (then the model loads
 again); with ``restart_backoff_cap_s`` the delay doubles after each consecutive exit up to the cap
@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.engine.timeline import Cause
-from sim.resilience.retry import RetryPolicy
+from sim.resilience.policies.retry import RetryPolicy
 from sim.spec.topology import StartupSpec
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sim.components.client import Client
 from sim.engine.distributions import Exponential, Sampler
 from sim.faults.base import FAULTS, RAMP_STEPS, Fault
-from sim.resilience.retry import RetryPolicy
+from sim.resilience.policies.retry import RetryPolicy
 from sim.spec.policies import RetrySpec
 
 

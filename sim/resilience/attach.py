@@ -7,16 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.resilience.autoscaler import HorizontalPodAutoscaler
-from sim.resilience.circuit_breaker import CircuitBreaker, GuardedDependency, record_on_server
-from sim.resilience.deadline import propagated_deadline
-from sim.resilience.degradation import attach_fallback
 from sim.resilience.health import LivenessProbe
-from sim.resilience.outlier import OutlierDetector
+from sim.resilience.policies.circuit_breaker import CircuitBreaker, GuardedDependency, record_on_server
+from sim.resilience.policies.deadline import propagated_deadline
+from sim.resilience.policies.fallback import attach_fallback
+from sim.resilience.policies.outlier import OutlierDetector
+from sim.resilience.policies.rate_limit import RateLimiter
+from sim.resilience.policies.retry import RetryPolicy
+from sim.resilience.policies.shedding import AdmissionQueue, needs_admission_queue
+from sim.resilience.policies.throttling import AdaptiveThrottle
 from sim.resilience.redundancy import DatabaseFailover
-from sim.resilience.retry import RetryPolicy
 from sim.resilience.rollout import Maintenance, Rollout
-from sim.resilience.shedding import AdmissionQueue, needs_admission_queue
-from sim.resilience.throttling import AdaptiveThrottle, RateLimiter
 
 
 def configure_server(server: Any, pool: Any, policies: Any, world: Any) -> None:

@@ -1,4 +1,4 @@
-"""Passive outlier ejection (Envoy outlier detection) and panic mode.
+"""Passive outlier ejection (Envoy outlier detection).
 
 A load balancer reports every reply it forwards (``observe``). Consecutive 5xx: a replica whose last
 ``consecutive_5xx`` replies were all 5xx (server_error, dependency_error, rejected) is ejected at
@@ -8,9 +8,6 @@ such replicas), one whose success rate is below mean - stdev_factor * stdev is e
 An ejection lasts base_ejection_time_s times the number of times the replica was ejected (capped at
 max_ejection_time_s; the multiplier decreases by one every whole interval the replica stays in). At most
 max_ejection_percent of the replicas are ejected at once, but always at least one may be.
-
-Panic mode: when the share of replicas in rotation is below the panic threshold, the load balancer
-routes to all replicas, ejected or not (better some errors than overloading the few left).
 """
 
 from __future__ import annotations
@@ -126,8 +123,3 @@ class OutlierDetector:
         for name, rate in sorted(rates):
             if rate < threshold and name in by_name:
                 self._eject(by_name[name], self.hosts[name], f"success rate {rate:.2f} < {threshold:.2f}")
-
-
-def panic_active(in_rotation: int, total: int, threshold_percent: float) -> bool:
-    """Envoy panic: the share of hosts in rotation is below the threshold."""
-    return total > 0 and 100.0 * in_rotation / total < threshold_percent
