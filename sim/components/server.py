@@ -9,8 +9,10 @@ a crash), ``_cancel`` and ``queue_length``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
+from sim.components.policies import ServerPolicies
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
 from sim.engine.timeline import Cause
@@ -28,7 +30,8 @@ class ServerBase:
 
     kind = "server"
 
-    def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float):
+    def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float,
+                 *, dependency: Any = None, dependency_calls: int = 0, policies: ServerPolicies | None = None):
         self.world = world
         self.name = name
         self.pool = pool
@@ -38,8 +41,14 @@ class ServerBase:
         self.peers: list[str] = []
         self.ejections: dict[str, int] = {}
         """Load balancer name → the transition that took this replica out of its rotation (for blame)."""
-        self.dependency: Any = None
-        self.dependency_calls = 0
+        self.policies = policies or ServerPolicies()
+        self.breaker: Any = None
+        """The circuit breaker around the dependency (``policies.dependency_guard``), or None."""
+        if dependency is not None and self.policies.dependency_guard is not None:
+            dependency = self.policies.dependency_guard(dependency, self._breaker_changed)
+            self.breaker = dependency.breaker
+        self.dependency = dependency
+        self.dependency_calls = dependency_calls
         self.state = "healthy"
         self.incarnation = 0
         self.outstanding = 0
@@ -59,7 +68,7 @@ class ServerBase:
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
         self.admission: Any = None
-        """A shedding policy's AdmissionQueue (also the waiting queue), or None for the plain bounded FIFO."""
+        """The waiting queue when a queue discipline other than the plain bounded FIFO was declared, else None."""
         self.wrong_probability = 0.0
         self.startup: Any = None
         """Start-up queries to a shared database (``sim.components.startup.StartupQueries``), or None."""
@@ -92,6 +101,27 @@ class ServerBase:
         """Of ``failed``: work this replica finished and answered with an error (a software fault or a bad
         version); not work lost to a crash, nor its dependency's errors or overload (what a rollout judges)."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed warm"))
+
+    def _new_waiting_queue(self) -> Any:
+        """The waiting queue the policies declare: a plain deque for the bounded FIFO, else the discipline."""
+        factory = self.policies.waiting_queue
+        if factory is None:
+            return deque()
+        self.admission = factory(self.queue_capacity, self._reply)
+        return self.admission
+
+    def _breaker_changed(self, state: str) -> None:
+        """Show the breaker on the timeline: open or half-open makes a healthy replica ``degraded`` (it
+        answers, but fails fast every request that needs the dependency), closed makes it healthy again.
+        The transition names the dependency's last transition as its parent (the cascade link)."""
+        name = self.dependency.name
+        if state != "closed" and self.state == "healthy":
+            parent = self.world.timeline.last_transition.get(name)
+            self._set_state("degraded", Cause("mechanism", self.name, "circuit_breaker",
+                                              f"breaker to {name} {state}: failing fast",
+                                              (parent,) if parent is not None else ()))
+        elif state == "closed" and self.state == "degraded":
+            self._set_state("healthy", Cause("mechanism", self.name, "circuit_breaker", f"breaker to {name} closed"))
 
     def _set_state(self, state: str, cause: Cause) -> int | None:
         """Change lifecycle state and record it with its cause."""
@@ -187,11 +217,7 @@ class ServerBase:
         if self.poison_parent is not None and att.request.poison:
             self._poisoned(att)
             return
-        if self.admission is not None:
-            if not self.admission.admit(att):
-                att.reply(att, "rejected")
-                return
-        elif not self._has_room():
+        if not self._has_room(att):
             att.reply(att, "rejected")
             return
         self.outstanding += 1
@@ -356,11 +382,14 @@ class ServerBase:
         self.crash(cause, self.oom_restart_delay_s)
         return True
 
-    def _has_room(self) -> bool:
-        """Whether a new attempt may enter the plain bounded FIFO. ``queue_capacity`` 0 means no waiting
-        room at all, a loss system (M/M/c/c): an attempt enters only when a service slot is free."""
+    def _has_room(self, att: Attempt) -> bool:
+        """Whether a new attempt may enter: the queue discipline decides (it may push out another entry),
+        the plain FIFO has room below its bound. ``queue_capacity`` 0 means no waiting room at all, a loss
+        system (M/M/c/c): an attempt enters only when a service slot is free."""
         if self.queue_capacity == 0:
             return self.slot_free()
+        if self.admission is not None:
+            return self.admission.admit(att)
         return self.queue_length() < self.queue_capacity
 
     def report(self) -> dict[str, object]:

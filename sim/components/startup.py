@@ -25,19 +25,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.components.policies import Retry
 from sim.engine.timeline import Cause
-from sim.resilience.policies.retry import RetryPolicy
 from sim.spec.topology import StartupSpec
 
 
 class StartupQueries:
     """The start-up query sequence of one replica, with retries (see the module docstring)."""
 
-    def __init__(self, server: Any, database: Any, spec: StartupSpec, rng: Any):
+    def __init__(self, server: Any, database: Any, spec: StartupSpec, retry: Retry):
+        """``retry`` is the policy built from ``spec.retry`` (its backoff paces the start-up attempts)."""
         self.server = server
         self.database = database
         self.spec = spec
-        self.retry = RetryPolicy(spec.retry, rng)
+        self.retry = retry
         self.attempts = 0
         """Start-up attempts begun (all incarnations)."""
         self.failed_attempts = 0

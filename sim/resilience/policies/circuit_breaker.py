@@ -136,20 +136,13 @@ class GuardedDependency:
         return getattr(self.inner, name)
 
 
-def record_on_server(server: Any, dependency: Any, world: Any) -> Callable[[str], None]:
-    """Show the breaker on its replica's timeline: open or half-open makes a healthy replica ``degraded``
-    (it answers, but fails fast every request that needs the dependency), closed makes it healthy again.
-    The transition names the dependency's last transition as its parent (the cascade link)."""
-    from sim.engine.timeline import Cause
+def breaker_guard(spec: CircuitBreakerSpec, now: Callable[[], float]) -> Callable[[Any, Callable[[str], None]], Any]:
+    """A replica's dependency guard: wraps its dependency in a fresh breaker whose state changes the
+    replica hears (``ServerPolicies.dependency_guard``)."""
 
-    def on_change(state: str) -> None:
-        if state != "closed" and server.state == "healthy":
-            parent = world.timeline.last_transition.get(dependency.name)
-            server._set_state("degraded", Cause(
-                "mechanism", server.name, "circuit_breaker", f"breaker to {dependency.name} {state}: failing fast",
-                (parent,) if parent is not None else ()))
-        elif state == "closed" and server.state == "degraded":
-            server._set_state("healthy", Cause("mechanism", server.name, "circuit_breaker",
-                                               f"breaker to {dependency.name} closed"))
+    def guard(dependency: Any, on_change: Callable[[str], None]) -> GuardedDependency:
+        breaker = CircuitBreaker(spec, now)
+        breaker.on_change = on_change
+        return GuardedDependency(dependency, breaker, now)
 
-    return on_change
+    return guard
