@@ -387,9 +387,9 @@ def test_shuffle_sharding_limits_a_poison_customer_to_a_small_share_of_customers
 def _shard_key(client_name: str, user: int) -> int:
     from types import SimpleNamespace
 
-    from sim.resilience.policies.balancing import _key
+    from sim.resilience.policies.balancing import customer_key
 
-    return _key(SimpleNamespace(request=SimpleNamespace(client=client_name, user=user)))
+    return customer_key(SimpleNamespace(request=SimpleNamespace(client=client_name, user=user)))
 
 
 # --- canary with rollback --------------------------------------------------------------------------

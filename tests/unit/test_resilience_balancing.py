@@ -97,7 +97,7 @@ def test_shuffle_shard_serves_a_customer_only_from_its_shard():
 
 
 def _key(user: int) -> int:
-    from sim.resilience.policies.balancing import _key as key
+    from sim.resilience.policies.balancing import customer_key as key
 
     return key(attempt(user))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sim.components.policies import BalancerSelection
 from sim.resilience.registry import Registry
 from sim.spec.policies import LbDnsSpec
 
@@ -79,7 +80,7 @@ class DnsAnswer:
         return self._answer
 
 
-SELECTIONS: Registry[Any] = Registry("balancer selection")
+SELECTIONS: Registry[BalancerSelection] = Registry("balancer selection")
 
 
 @SELECTIONS.register("random")

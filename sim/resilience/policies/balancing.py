@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import functools
 import zlib
-from typing import Any, Protocol
+from typing import Any
 
+from sim.components.policies import Balancer
 from sim.engine.distributions import UniformSampler
 from sim.resilience.registry import Registry
-
-
-class Balancer(Protocol):
-    """Picks a replica from a non-empty list of candidates for one attempt."""
-
-    def pick(self, candidates: list[Any], attempt: Any) -> Any | None: ...
-
 
 BALANCERS: Registry[Balancer] = Registry("balancing policy")
 
@@ -208,7 +202,7 @@ def _client_hash(client: str) -> int:
     return zlib.crc32(client.encode())
 
 
-def _key(attempt: Any) -> int:
+def customer_key(attempt: Any) -> int:
     """A customer's key: (client population, user), hashed once per population."""
     req = attempt.request
     return (_client_hash(req.client) * 1_000_003 + req.user) & 0xFFFFFFFF
@@ -238,7 +232,7 @@ class Sticky:
         return salt
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
-        key = _key(attempt)
+        key = customer_key(attempt)
         return max(candidates, key=lambda s: _mix(key, self._salt(s)))
 
 
@@ -274,7 +268,7 @@ class ShuffleShard:
     def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
         by_index = self._cache.get(candidates, self._index)
         best = None
-        for i in self.shard_of(_key(attempt), len(self._all)):
+        for i in self.shard_of(customer_key(attempt), len(self._all)):
             s = by_index.get(i)
             if s is not None and (best is None or s.outstanding < best.outstanding):
                 best = s
