@@ -1,5 +1,6 @@
 """Components hold policies through the Protocols of sim.components.policies: no component module
-imports an implementation from sim.resilience, and no module imports another module's private name."""
+imports an implementation from sim.resilience, and no module of components, resilience or assembly
+imports another module's private name."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def test_components_do_not_import_resilience():
 
 
 def test_no_module_imports_a_private_name():
-    offenders = [f"{path.relative_to(SIM)}: {module}.{name}" for path in sorted(SIM.rglob("*.py"))
+    paths = sorted(p for room in ("components", "resilience", "assembly") for p in (SIM / room).rglob("*.py"))
+    offenders = [f"{path.relative_to(SIM)}: {module}.{name}" for path in paths
                  for module, name in imports(path) if name.startswith("_") and not name.startswith("__")]
     assert not offenders
