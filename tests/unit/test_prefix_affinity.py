@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sim.resilience.balancing import BALANCERS
 
 from sim import parse_scenario, run
 from sim.components.prefix_cache import PrefixCache, session_blocks
+from sim.resilience.policies.balancing import BALANCERS
 from sim.spec.policies import BalancingSpec
 
 

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from sim.components.prefix_cache import session_blocks
-from sim.resilience.balancing import BALANCERS
+from sim.resilience.policies.balancing import BALANCERS
 
 
 def prompt_blocks(request: Any, block_tokens: int) -> list[int] | None:
