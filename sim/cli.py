@@ -305,7 +305,8 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     store = _store(args, "replicate", scenario.name)
     try:
         rep = replicate(scenario, args.runs, precision=args.precision, max_runs=args.max_runs,
-                        headline=_headline(args), first_seed=args.first_seed, analysis=args.analysis,
+                        headline=tuple(args.metric) if args.metric else None, first_seed=args.first_seed,
+                        analysis=args.analysis,
                         executor=_executor(args), store=store)
     except ValueError as err:
         return _bad(f"--{err}")
@@ -424,7 +425,8 @@ def add_experiment_commands(sub) -> None:
     rep.add_argument("scenario")
     _experiment_args(rep, None)
     rep.add_argument("--precision", default=None,
-                     help="add seeds until every headline 95 %% CI half-width is below this (absolute, or 5%%)")
+                     help="add seeds until every headline 95 %% CI half-width is below this: absolute (for "
+                     "availability, or the --metric ones) or relative (5%%, for every headline metric)")
     rep.add_argument("--max-runs", type=int, default=200, help="most runs the precision procedure may use")
     rep.add_argument("--target", action="append", default=[], help="expectation, e.g. availability>=0.999")
     rep.add_argument("--confidence", type=float, default=0.95, help="confidence of --target (one-sided)")

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.assembly.policies import (
+    DnsRecords,
+    balancer_policies,
+    client_policies,
+    client_retry,
+    server_policies,
+    show_zones,
+    start_controllers,
+    startup_retry,
+)
 from sim.components.cache import Cache
 from sim.components.client import Client
 from sim.components.control_plane import ControlPlane
@@ -18,15 +28,6 @@ from sim.components.startup import StartupQueries
 from sim.engine.distributions import Exponential, Gamma, Sampler, UniformSampler, from_spec
 from sim.engine.traces import replay_trace
 from sim.engine.world import World
-from sim.resilience.attach import (
-    client_retry,
-    configure_balancer,
-    configure_client,
-    configure_server,
-    start_mechanisms,
-)
-from sim.resilience.balancing import BALANCERS
-from sim.resilience.health import ActiveHealthCheck
 from sim.spec.inventory import inventory, replica_zone
 from sim.spec.scenario import Scenario
 from sim.spec.topology import LLMServerSpec
@@ -72,21 +73,21 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
 
     def make_server(pool: Any, name: str, zone: str) -> Any:
         spec = pool.server
+        wiring: dict[str, Any] = {"policies": server_policies(pool, policies, world)}
+        if pool.database is not None:
+            wiring["dependency"] = stack.by_name[pool.database]
+            wiring["dependency_calls"] = pool.db_calls_per_request
         if isinstance(spec, LLMServerSpec):
-            server: Any = LLMServer(world, name, pool.name, zone, spec)
+            server: Any = LLMServer(world, name, pool.name, zone, spec, **wiring)
         else:
             service = Sampler(from_spec(spec.service_time_s), streams.get(name, "service"))
             server = PlainServer(world, name, pool.name, zone, spec.queue_capacity, spec.model_load_s,
-                                 spec.concurrency, service)
-        if pool.database is not None:
-            server.dependency = stack.by_name[pool.database]
-            server.dependency_calls = pool.db_calls_per_request
+                                 spec.concurrency, service, **wiring)
         if pool.startup is not None:
             server.startup = StartupQueries(server, stack.by_name[pool.startup.database], pool.startup,
-                                            streams.get(name, "startup"))
+                                            startup_retry(pool.startup.retry, world, name))
         if pool.memory is not None:
             server.set_memory(pool.memory)
-        configure_server(server, pool, policies, world)
         server.models = None if pool.models is None else frozenset(pool.models)
         stack.servers.append(server)
         stack.by_name[name] = server
@@ -110,24 +111,13 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
 
     class_of_client = {c.name: c.client_class or c.name for c in scenario.workload.clients}
     for lb in topo.load_balancers:
-        balancing = lb.balancing or policies.balancing
-        health = lb.health_check or policies.health_check
+        zone = lb.zone or default_zone
         servers = [s for pool in lb.upstream for s in by_pool[pool]]
-        comp = LoadBalancer(
-            world, lb.name, lb.zone or default_zone, servers,
-            BALANCERS.create(balancing.kind, streams.get(lb.name, "balancing"), balancing.choice_count, balancing,
-                             lb.zone or default_zone),
-            ActiveHealthCheck(health, streams.get(lb.name, "health")) if health.enabled else None,
-        )
-        configure_balancer(comp, lb, policies, world, by_pool, class_of_client)
+        comp = LoadBalancer(world, lb.name, zone, servers,
+                            balancer_policies(lb, policies, world, zone, by_pool, class_of_client))
         stack.load_balancers.append(comp)
         stack.by_name[lb.name] = comp
-
-    for lb, spec in zip(stack.load_balancers, topo.load_balancers, strict=True):
-        if hasattr(lb.balancer, "see_origin"):  # zone-aware routing weighs the origins' spread over zones
-            lb.balancer.see_origin([other for other, other_spec in zip(stack.load_balancers, topo.load_balancers,
-                                                                      strict=True)
-                                    if set(other_spec.upstream) == set(spec.upstream)])
+    show_zones(stack.load_balancers, topo.load_balancers)
 
     if topo.discovery is not None:
         stack.discovery = Discovery(world, "discovery", topo.discovery.ttl_s)
@@ -139,15 +129,17 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
             stack.discovery.record_ttl_s = topo.discovery.control_plane.record_ttl_s
             stack.by_name["control-plane"] = cp
 
+    records = DnsRecords(world)
     for spec_c in scenario.workload.clients:
+        balancers = [stack.by_name[t] for t in spec_c.target]
         client = Client(
-            world, spec_c.name, spec_c.zone, [stack.by_name[t] for t in spec_c.target], spec_c.users,
+            world, spec_c.name, spec_c.zone, balancers, spec_c.users,
             Sampler(from_spec(spec_c.prompt_tokens), streams.get(spec_c.name, "prompt_tokens")),
             Sampler(from_spec(spec_c.output_tokens), streams.get(spec_c.name, "output_tokens")),
             spec_c.timeout_s, client_retry(spec_c, policies, world), spec_c.cancel_on_timeout,
             stack.discovery, topo.discovery.ttl_s if topo.discovery else 0.0,
+            policies=client_policies(spec_c, policies, world, topo.discovery, balancers, records),
         )
-        configure_client(client, spec_c, policies, world, topo.discovery)
         if spec_c.model_mix:
             client.set_model_mix(list(spec_c.model_mix), list(spec_c.model_mix.values()),
                                  UniformSampler(streams.get(spec_c.name, "model")))
@@ -165,5 +157,5 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
     world.components = stack.by_name
     for lb in stack.load_balancers:
         lb.start()
-    stack.mechanisms = start_mechanisms(scenario, world, stack, by_pool, make_replica)
+    stack.mechanisms = start_controllers(scenario, world, stack, by_pool, make_replica)
     return stack

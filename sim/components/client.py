@@ -11,23 +11,26 @@ import math
 from collections import deque
 from typing import Any
 
+from sim.components.deadlines import attempt_deadline_s, retry_fits
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
+from sim.components.policies import ClientPolicies, Retry
 from sim.engine.distributions import Exponential, Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.traces import Trace, replay_period_s
 from sim.engine.world import World
-from sim.resilience.deadline import attempt_deadline_s, retry_fits
 
 
 class Client:
-    """Sends requests to its load balancers; holds a retry policy and a per-attempt timeout."""
+    """Sends requests to its load balancers; holds a retry policy, a per-attempt timeout and its other
+    policies (``ClientPolicies``: balancer selection, throttling, overall deadline, priority)."""
 
     kind = "client"
 
     def __init__(self, world: World, name: str, zone: str | None, balancers: list[Any], users: int,
-                 prompt: Sampler | None, output: Sampler | None, timeout_s: float | None, retry: Any,
-                 cancel_on_timeout: bool, discovery: Any = None, discovery_ttl_s: float = 0.0):
+                 prompt: Sampler | None, output: Sampler | None, timeout_s: float | None, retry: Retry | None,
+                 cancel_on_timeout: bool, discovery: Any = None, discovery_ttl_s: float = 0.0,
+                 policies: ClientPolicies | None = None):
         self.world = world
         self.name = name
         self.zone = zone
@@ -49,15 +52,17 @@ class Client:
         self.effects = Effects(("arrival_rate", "poison_share"), self._effect_changed)
         self.holds = Holds()
         self._fault_u = UniformSampler(world.streams.get(name, "faults"))
-        self.overall_timeout_s: float | None = None
-        """Deadline of a whole request (retries included); set by the builder."""
-        self.throttle: Any = None
+        policies = policies or ClientPolicies()
+        self.policies = policies
+        self.selection = policies.selection
+        """Which load balancer an attempt goes to (None: uniformly random over ``balancers``)."""
+        self.overall_timeout_s = policies.overall_timeout_s
+        """Deadline of a whole request (retries included), or None."""
+        self.throttle = policies.throttle
         """Client-side adaptive throttling (SRE book), or None."""
-        self.static_stability = False
+        self.static_stability = policies.static_stability
         """Keep using the last-known-good discovery answer when discovery fails."""
-        self.by_user = False
-        """Thin cell router: each user always goes to the same target (load balancer of its cell)."""
-        self.priority = 0
+        self.priority = policies.priority
         self._resolved_once = False
         self._current: dict[int, Attempt] = {}
         self.live: dict[int, Request] = {}
@@ -246,13 +251,12 @@ class Client:
             elif not (self.static_stability and self._resolved_once):
                 self._reply(att, "network_error")
                 return
-        balancers = self.balancers
-        if len(balancers) == 1:
-            lb = balancers[0]
-        elif self.by_user:
-            lb = balancers[req.user % len(balancers)]
+        selection = self.selection
+        if selection is not None:
+            lb = selection.pick(req, self._u)
         else:
-            lb = balancers[int(self._u() * len(balancers))]
+            balancers = self.balancers
+            lb = balancers[0] if len(balancers) == 1 else balancers[int(self._u() * len(balancers))]
         network = world.network
         if not network.reachable(self.zone, lb.zone, self.name, lb.name):
             self._reply(att, "network_error")

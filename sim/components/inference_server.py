@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
+from typing import Any
 
 from sim.components.prefix_cache import PrefixCache, session_blocks
 from sim.components.server import ServerBase
@@ -47,12 +47,13 @@ class _Running:
 class LLMServer(ServerBase):
     """Continuous-batching LLM server (see module docstring for the time model)."""
 
-    def __init__(self, world: World, name: str, pool: str, zone: str, spec: LLMServerSpec):
-        super().__init__(world, name, pool, zone, spec.queue_capacity, spec.model_load_s)
+    def __init__(self, world: World, name: str, pool: str, zone: str, spec: LLMServerSpec, **wiring: Any):
+        """``wiring``: the keyword arguments of ``ServerBase`` (dependency, dependency_calls, policies)."""
+        super().__init__(world, name, pool, zone, spec.queue_capacity, spec.model_load_s, **wiring)
         self.spec = spec
         self.max_batch = spec.max_batch_size
         self.kv_capacity = spec.kv_cache_tokens
-        self.waiting: deque[Attempt] = deque()
+        self.waiting = self._new_waiting_queue()
         self._heap: list[tuple[int, int, _Running]] = []
         self._order: list[_Running] = []
         self._seq = 0

@@ -8,23 +8,26 @@ way back (one closure per attempt).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
+from sim.components.policies import BalancerPolicies
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import SERVED, Attempt
 from sim.engine.timeline import Cause
 from sim.engine.world import World
-from sim.resilience.balancing import _outstanding
-from sim.resilience.outlier import panic_active
+
+_OUTSTANDING = attrgetter("outstanding")
 
 LB_RETRIED = frozenset(("server_error", "rejected", "dependency_error", "network_error"))
 """Failures a load balancer retries on another replica (Envoy retry_on 5xx, reset, connect-failure)."""
 
 
 class LoadBalancer:
-    """Holds a balancing policy and a health-check policy; answers no_healthy_upstream when empty.
+    """Holds its policies (``BalancerPolicies``: balancing, readiness checks, outlier detection, panic,
+    retries, rate limiting, fallback); answers no_healthy_upstream when no replica is in rotation.
 
     State: healthy (every replica in rotation), degraded (some out), down (none left). Each change
     names the replica transitions that caused it.
@@ -32,15 +35,18 @@ class LoadBalancer:
 
     kind = "load_balancer"
 
-    def __init__(self, world: World, name: str, zone: str, servers: list[Any], balancer: Any, health: Any):
+    def __init__(self, world: World, name: str, zone: str, servers: list[Any], policies: BalancerPolicies):
         self.world = world
         self.name = name
         self.zone = zone
         self.servers = servers
-        self.balancer = balancer
-        if hasattr(balancer, "see_upstream"):  # zone-aware routing weighs the rotation against the whole upstream
-            balancer.see_upstream(self.servers)
-        self.health = health
+        self.balancer = policies.balancer
+        self.health = policies.readiness
+        self.outlier = policies.outlier
+        self.retry = policies.retry
+        self.rate_limiter = policies.rate_limit
+        self.fallback = policies.fallback
+        self._panic = policies.panic
         self.rotation: list[Any] = list(servers)
         self._by_model: dict[tuple[int, int, str], tuple[list[Any], list[Any]]] = {}
         self._in: set[str] = {s.name for s in servers}
@@ -51,13 +57,8 @@ class LoadBalancer:
         self.holds = Holds()
         """Keys of the faults holding the load balancer down; ``available`` only when empty."""
         self.effects = Effects(())
-        self.rate_limiter: Any = None
-        self.outlier: Any = None
-        self.retry: Any = None
-        self.fallback: Any = None
-        self.fallback_servers: list[Any] = []
-        self.panic_threshold_percent: float | None = None
         self.panic = False
+        """Routing to every replica, in rotation or not (the panic policy says so)."""
         self.panic_routed = 0
         self.degraded_answers = 0
         self._coin = UniformSampler(world.streams.get(name, "fallback"))
@@ -139,8 +140,8 @@ class LoadBalancer:
 
     def _rebuild(self) -> None:
         self.rotation = [s for s in self.servers if s.name in self._in]
-        if self.panic_threshold_percent is not None:
-            self.panic = panic_active(len(self.rotation), len(self.servers), self.panic_threshold_percent)
+        if self._panic is not None:
+            self.panic = self._panic.active(len(self.rotation), len(self.servers))
 
     def rotation_state(self) -> str:
         """healthy (every replica in rotation), degraded (some out) or down (none left)."""
@@ -241,10 +242,10 @@ class LoadBalancer:
             self.degraded_answers += 1
             reply(att, "degraded")
             return True
-        candidates = [s for s in self.fallback_servers if s.serving]
+        candidates = [s for s in fallback.servers if s.serving]
         if not candidates:
             return False
-        server = min(candidates, key=_outstanding)
+        server = min(candidates, key=_OUTSTANDING)
         _reset(att, base_latency_s)
 
         def degraded(a: Attempt, outcome: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from typing import Any
 
 from sim.components.server import ServerBase
 from sim.engine.distributions import Sampler
@@ -18,11 +18,12 @@ class PlainServer(ServerBase):
     """
 
     def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float,
-                 concurrency: int, service: Sampler):
-        super().__init__(world, name, pool, zone, queue_capacity, model_load_s)
+                 concurrency: int, service: Sampler, **wiring: Any):
+        """``wiring``: the keyword arguments of ``ServerBase`` (dependency, dependency_calls, policies)."""
+        super().__init__(world, name, pool, zone, queue_capacity, model_load_s, **wiring)
         self.concurrency = concurrency
         self.service = service
-        self.waiting: deque[Attempt] = deque()
+        self.waiting = self._new_waiting_queue()
         self.running: dict[Attempt, Timer] = {}
         """In service, with the timer of each one's end (a crash cancels them); a dict, not a set, so a crash
         drops them in a reproducible (start) order."""

@@ -12,12 +12,14 @@ a crash), ``_cancel`` and ``queue_length``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from sim.components.effects import Effects
 from sim.components.lifecycle import SERVING_STATES, Holds, Lifecycle
 from sim.components.memory import Memory
+from sim.components.policies import ServerPolicies
 from sim.engine.blame import shifted_from
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
@@ -42,7 +44,8 @@ class ServerBase:
     kind = "server"
     effect_names: tuple[str, ...] = SERVER_EFFECTS
 
-    def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float):
+    def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float,
+                 *, dependency: Any = None, dependency_calls: int = 0, policies: ServerPolicies | None = None):
         self.world = world
         self.name = name
         self.pool = pool
@@ -52,8 +55,14 @@ class ServerBase:
         self.peers: list[str] = []
         self.ejections: dict[str, int] = {}
         """Load balancer name → the transition that took this replica out of its rotation (for blame)."""
-        self.dependency: Any = None
-        self.dependency_calls = 0
+        self.policies = policies or ServerPolicies()
+        self.breaker: Any = None
+        """The circuit breaker around the dependency (``policies.dependency_guard``), or None."""
+        if dependency is not None and self.policies.dependency_guard is not None:
+            dependency = self.policies.dependency_guard(dependency, self._breaker_changed)
+            self.breaker = dependency.breaker
+        self.dependency = dependency
+        self.dependency_calls = dependency_calls
         self.state = "healthy"
         """Written by the lifecycle only (with ``serving`` and ``incarnation``)."""
         self.serving = True
@@ -77,7 +86,7 @@ class ServerBase:
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
         self.coin = UniformSampler(world.streams.get(name, "faults"))
         self.admission: Any = None
-        """A shedding policy's AdmissionQueue (also the waiting queue), or None for the plain bounded FIFO."""
+        """The waiting queue when a queue discipline other than the plain bounded FIFO was declared, else None."""
         self.startup: Any = None
         """Start-up queries to a shared database (``sim.components.startup.StartupQueries``), or None."""
         self.life = Lifecycle(self)
@@ -116,6 +125,28 @@ class ServerBase:
             parent = effects.parent("leak_mb_per_s")
             self.memory.leak_changed(effects["leak_mb_per_s"], effects["leak_mb_per_request"],
                                      parent if parent is not None else effects.parent("leak_mb_per_request"))
+
+    def _new_waiting_queue(self) -> Any:
+        """The waiting queue the policies declare: a plain deque for the bounded FIFO, else the discipline."""
+        factory = self.policies.waiting_queue
+        if factory is None:
+            return deque()
+        self.admission = factory(self.queue_capacity, self._reply)
+        return self.admission
+
+    def _breaker_changed(self, state: str) -> None:
+        """Show the breaker on the timeline: open or half-open makes a healthy replica ``degraded`` (it
+        answers, but fails fast every request that needs the dependency), closed makes it healthy again.
+        The transition names the dependency's last transition as its parent (the cascade link)."""
+        name = self.dependency.name
+        if state != "closed":
+            parent = self.world.timeline.last_transition.get(name)
+            self.set_degraded(True, Cause("mechanism", self.name, "circuit_breaker",
+                                          f"breaker to {name} {state}: failing fast",
+                                          (parent,) if parent is not None else ()))
+        else:
+            self.set_degraded(False, Cause("mechanism", self.name, "circuit_breaker", f"breaker to {name} closed"))
+
 
     # --- the port: lifecycle verbs ------------------------------------------------------------------
     @property
@@ -216,11 +247,7 @@ class ServerBase:
         if self.poison_vulnerable and att.request.poison:
             self._poisoned(att)
             return
-        if self.admission is not None:
-            if not self.admission.admit(att):
-                att.reply(att, "rejected")
-                return
-        elif not self._has_room():
+        if not self._has_room(att):
             att.reply(att, "rejected")
             return
         self.outstanding += 1
@@ -302,11 +329,14 @@ class ServerBase:
                       (self.effects.parent("poison_restart_s"),))
         self.crash(cause, self.poison_restart_s)
 
-    def _has_room(self) -> bool:
-        """Whether a new attempt may enter the plain bounded FIFO. ``queue_capacity`` 0 means no waiting
-        room at all, a loss system (M/M/c/c): an attempt enters only when a service slot is free."""
+    def _has_room(self, att: Attempt) -> bool:
+        """Whether a new attempt may enter: the queue discipline decides (it may push out another entry),
+        the plain FIFO has room below its bound. ``queue_capacity`` 0 means no waiting room at all, a loss
+        system (M/M/c/c): an attempt enters only when a service slot is free."""
         if self.queue_capacity == 0:
             return self.slot_free()
+        if self.admission is not None:
+            return self.admission.admit(att)
         return self.queue_length() < self.queue_capacity
 
     def report(self) -> dict[str, object]:

@@ -4,7 +4,7 @@ After the model loads (``Lifecycle`` calls the replica's ``_loaded``), a replica
 ``db_calls`` sequential queries on its start-up database. One failed query (no connection within the
 database's connect timeout, no answer within the replica's ``query_timeout_s``, a full wait queue,
 database unavailable or unreachable) fails the whole start-up attempt: the replica stays ``starting``
-and, after a backoff computed by the retry policy (``sim/resilience/retry.py``: capped exponential
+and, after a backoff computed by the retry policy (``sim/resilience/policies/retry.py``: capped exponential
 wait and its jitter), starts over from the first query. After ``retry.max_attempts`` failed attempts
 the process exits and the orchestrator restarts it after ``restart_delay_s`` (then the model loads
 again); with ``restart_backoff_cap_s`` the delay doubles after each consecutive exit up to the cap
@@ -25,19 +25,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.components.policies import Retry
 from sim.engine.timeline import Cause
-from sim.resilience.retry import RetryPolicy
 from sim.spec.topology import StartupSpec
 
 
 class StartupQueries:
     """The start-up query sequence of one replica, with retries (see the module docstring)."""
 
-    def __init__(self, server: Any, database: Any, spec: StartupSpec, rng: Any):
+    def __init__(self, server: Any, database: Any, spec: StartupSpec, retry: Retry):
+        """``retry`` is the policy built from ``spec.retry`` (its backoff paces the start-up attempts)."""
         self.server = server
         self.database = database
         self.spec = spec
-        self.retry = RetryPolicy(spec.retry, rng)
+        self.retry = retry
         self.attempts = 0
         """Start-up attempts begun (all incarnations)."""
         self.failed_attempts = 0

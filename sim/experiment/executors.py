@@ -79,12 +79,14 @@ class Executor:
     ``dask`` is a scheduler address (``tcp://host:8786``) or ``'local'`` for a LocalCluster of
     ``workers`` processes. ``progress`` draws a tqdm bar on stderr (runs done / total, ETA).
     ``max_new_runs`` stops after that many new runs (the others stay to do; used to test resuming).
+    ``in_process`` (default: when there is one worker) runs tasks in this process instead of a pool.
     """
 
     workers: int | None = None
     dask: str | None = None
     progress: bool = False
     max_new_runs: int | None = None
+    in_process: bool | None = None
     stats: dict[str, int] = field(default_factory=lambda: {"reused": 0, "ran": 0, "failed": 0})
 
     def map(self, tasks: list[Task], store: Store | None = None, desc: str = "runs") -> list[dict[str, Any]]:
@@ -121,7 +123,8 @@ class Executor:
         if self.dask:
             return _dask_results(tasks, self.dask, self.workers)
         workers = self.workers or os.cpu_count() or 1
-        if workers == 1 or len(tasks) == 1:
+        in_process = (workers == 1 or len(tasks) == 1) if self.in_process is None else self.in_process
+        if in_process:
             return (run_task(t) for t in tasks)
         return _pool_results(tasks, min(workers, len(tasks)))
 

@@ -164,10 +164,14 @@ def tasks_for(scenario: Scenario, point: str, seeds: Sequence[int], analysis: bo
 
 
 def replicate(scenario: Scenario, n: int | None = None, *, precision: str | float | None = None,
-              max_runs: int = 200, headline: Sequence[str] = HEADLINE, first_seed: int | None = None,
+              max_runs: int = 200, headline: Sequence[str] | None = None, first_seed: int | None = None,
               analysis: bool = False, executor: Executor | None = None, store: Store | None = None,
               confidence: float = CONFIDENCE) -> Replication:
-    """Run ``scenario`` on ``n`` seeds, or sequentially until every headline CI is within ``precision``."""
+    """Run ``scenario`` on ``n`` seeds, or sequentially until every headline CI is within ``precision``.
+
+    ``headline`` defaults to availability, goodput, p99 latency and p99 TTFT, except that an absolute
+    ``precision`` (one number in one unit) applies by default to availability alone.
+    """
     if n is None:
         n = 10 if precision is not None else 30
     if n < 2:
@@ -175,6 +179,8 @@ def replicate(scenario: Scenario, n: int | None = None, *, precision: str | floa
     target = parse_precision(precision) if precision is not None else None
     if target is not None and max_runs < n:
         raise ValueError(f"max_runs: {max_runs} is below the starting number of runs {n}")
+    if headline is None:
+        headline = ("availability",) if target is not None and not target[1] else HEADLINE
     headline = tuple(headline)
     steps: list[dict[str, Any]] = []
     runs = n

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.faults.base import FAULTS, RAMP_STEPS, Fault
-from sim.resilience.retry import RetryPolicy
+from sim.resilience.policies.retry import RetryPolicy
 from sim.spec.policies import RetrySpec
 
 

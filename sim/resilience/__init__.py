@@ -1,3 +1,4 @@
-"""Resilience policies: objects components hold (retry, balancing, health checks, ...), swappable by scenario."""
-
-from sim.resilience import prefix_affinity  # noqa: F401,E402  (registers the prefix_affinity balancer)
+"""Resilience mechanisms: ``policies/`` that a component is given when it is built (retry, balancing,
+queue discipline, breaker, throttling, rate limit, outlier ejection, panic, deadlines, fallback,
+readiness, balancer selection), and ``controllers/`` that act on the fleet through the components'
+port (autoscaler, rollout, maintenance, failover, liveness)."""

@@ -330,6 +330,23 @@ class MaintenanceSpec(StrictModel):
     )
 
 
+class LbDnsSpec(StrictModel):
+    """How a client with several load balancers picks one: a health-checked DNS record (global load
+    balancing, as Route 53 health-checked records). A checker probes every load balancer each
+    ``check_interval_s``; one that fails ``failure_threshold`` checks in a row leaves the answer (and
+    returns after as many passes); clients cache the answer for ``ttl_s`` and pick uniformly from it.
+    A dead load balancer is withdrawn at most check_interval_s x failure_threshold + ttl_s after it
+    died. When every load balancer is unhealthy the record answers all of them (Route 53 fails open)."""
+
+    health_checked: bool = Field(
+        True, description="false: no health (a dead load balancer keeps its share of traffic forever)."
+    )
+    ttl_s: float = Field(60.0, gt=0, description="Answer TTL clients cache (Route 53 advises <= 60 s with health "
+                         "checks).")
+    check_interval_s: float = Field(30.0, gt=0, description="Route 53 standard health-check interval 30 s (fast: 10).")
+    failure_threshold: int = Field(3, ge=1, description="Route 53 default: 3 checks in a row change the status.")
+
+
 class PoliciesSpec(StrictModel):
     """Defaults applied to every component that does not set its own."""
 
@@ -346,3 +363,4 @@ class PoliciesSpec(StrictModel):
     deadline: DeadlineSpec = Field(default_factory=DeadlineSpec, description="Replicas.")
     throttling: ThrottlingSpec = Field(default_factory=ThrottlingSpec, description="Clients.")
     rate_limit: RateLimitSpec = Field(default_factory=RateLimitSpec, description="Load balancers.")
+    lb_dns: LbDnsSpec = Field(default_factory=LbDnsSpec, description="Clients with several load balancers.")

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.spec.common import DistributionSpec, LognormalSpec, Name, StrictModel
-from sim.spec.policies import RetrySpec, ThrottlingSpec
+from sim.spec.policies import LbDnsSpec, RetrySpec, ThrottlingSpec
 
 
 class RateStep(StrictModel):
@@ -157,8 +157,10 @@ class ClientSpec(StrictModel):
     client_class: Name | None = Field(None, description="Class for rate limiting (default: the client's name).")
     priority: int = Field(0, ge=0, description="Admission priority (higher is served first, e.g. paid 1, free 0).")
     lb_selection: Literal["random", "by_user"] = Field(
-        "random", description="by_user: a thin cell router sends each user to always the same target (cell)."
+        "random", description="random: uniformly over the health-checked DNS answer (lb_dns); by_user: a thin "
+        "cell router sends each user to always the same target (cell), healthy or not."
     )
+    lb_dns: LbDnsSpec | None = Field(None, description="Overrides policies.lb_dns.")
 
     model_mix: dict[str, float] | None = Field(
         None, description="Models of this population's requests and their weights (a trace's model column wins)."

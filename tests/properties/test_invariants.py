@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from sim import parse_scenario, run
 from sim.engine.request import OUTCOMES
-from sim.resilience.retry import JITTERS
+from sim.resilience.policies.retry import JITTERS
 from tests.helpers import run_live
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)

@@ -16,7 +16,7 @@ import pytest
 
 from sim import run
 from sim.observe.result import RunResult
-from sim.resilience.balancing import Sticky
+from sim.resilience.policies.balancing import Sticky
 from sim.spec.loader import load_scenario
 from sim.spec.scenario import Scenario
 

@@ -315,6 +315,31 @@ def test_one_zone_aware_balancer_uses_the_replicas_of_every_zone():
     assert per_zone["zone-b"] == pytest.approx(per_zone["zone-a"], rel=0.1)
 
 
+def dead_balancer_run(lb_dns: dict) -> RunResult:
+    """A client using two load balancers; lb-2 is deleted at 20 s for good; no retries."""
+    lbs = [{"name": "lb-1", "upstream": ["p"]}, {"name": "lb-2", "upstream": ["p"]}]
+    c = {"name": "c", "target": ["lb-1", "lb-2"], "arrival": {"kind": "poisson", "rate_rps": 10.0},
+         "timeout_s": 5.0, "lb_dns": lb_dns}
+    data = scenario([plain_pool("p", 4)], [c], lbs=lbs, duration_s=400, policies={"retry": {"max_attempts": 1}},
+                    faults=[{"id": "lb-2-deleted", "kind": "cleanup_job", "target": {"name": "lb-2"},
+                             "at_s": 20, "duration_s": 380}])
+    return run_with(data, record_requests=True)[0]
+
+
+def test_a_dead_balancer_leaves_the_clients_dns_answer():
+    """Regression: a client picked one of its load balancers at random with no health, so a dead one kept
+    its share forever. With the health-checked DNS record (checks every 30 s, 3 failures, TTL 60 s) lb-2
+    is withdrawn at most 30 x 3 + 60 = 150 s after it died; without health it keeps half the traffic."""
+    checked = dead_balancer_run({})
+    unchecked = dead_balancer_run({"health_checked": False})
+    req = checked.requests
+    failed_at = req["arrival_s"][req["outcome"] == "network_error"]
+    assert failed_at.min() >= 20 and failed_at.max() <= 20 + 150
+    assert availability(checked, 20 + 150) == 1.0
+    assert availability(unchecked, 20 + 150) == pytest.approx(0.5, abs=0.05), "the dead one keeps its share"
+    assert availability(checked, 0) > availability(unchecked, 0) + 0.3
+
+
 # --- shuffle sharding ------------------------------------------------------------------------------
 
 def shard_run(kind: str) -> tuple[RunResult, Any]:
@@ -362,9 +387,9 @@ def test_shuffle_sharding_limits_a_poison_customer_to_a_small_share_of_customers
 def _shard_key(client_name: str, user: int) -> int:
     from types import SimpleNamespace
 
-    from sim.resilience.balancing import _key
+    from sim.resilience.policies.balancing import customer_key
 
-    return _key(SimpleNamespace(request=SimpleNamespace(client=client_name, user=user)))
+    return customer_key(SimpleNamespace(request=SimpleNamespace(client=client_name, user=user)))
 
 
 # --- canary with rollback --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 
 from sim.experiment.run import run
 from sim.observe.result import RunResult
-from sim.resilience.throttling import RateLimiter
+from sim.resilience.policies.rate_limit import RateLimiter
 from sim.spec.loader import ScenarioError, parse_scenario
 from sim.spec.policies import RateLimitClassSpec, RateLimitSpec
 

@@ -22,8 +22,8 @@ from sim.components.plain_server import PlainServer
 from sim.engine.distributions import Deterministic, Sampler
 from sim.engine.request import Attempt, Request
 from sim.engine.world import World
-from sim.resilience.balancing import BALANCERS
-from sim.resilience.retry import JITTERS, RetryPolicy
+from sim.resilience.policies.balancing import BALANCERS
+from sim.resilience.policies.retry import JITTERS, RetryPolicy
 from sim.spec.policies import RetrySpec
 from sim.spec.topology import NetworkSpec
 from tests.helpers import merge

@@ -15,7 +15,7 @@ from sim.analysis.stats import holm, paired_ci
 from sim.experiment.compare import compare
 from sim.experiment.executors import Executor
 from sim.experiment.metrics import Target
-from sim.experiment.replicate import replicate
+from sim.experiment.replicate import metric_stats, replicate
 from sim.experiment.search import search
 from sim.experiment.store import Store
 from sim.experiment.sweep import SweepError, design_points, parse_param, sweep, write_sweep
@@ -45,7 +45,7 @@ def test_replication_ci_covers_the_erlang_c_value_about_95_percent_of_the_time(m
     rows = [r["latency_mean_s"] for r in rep.rows]
     covered = 0
     for k in range(experiments):
-        ci = replicate.__globals__["metric_stats"]("w", rows[k * seeds:(k + 1) * seeds])
+        ci = metric_stats("w", rows[k * seeds:(k + 1) * seeds])
         covered += ci.ci_low <= w_s <= ci.ci_high
     low, high = st.binom.interval(0.999, experiments, 0.95)
     assert low <= covered <= high, f"{covered}/{experiments} CIs covered W = {w_s:.4f} s"

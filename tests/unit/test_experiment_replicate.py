@@ -106,6 +106,9 @@ def test_sequential_precision_adds_seeds_until_the_half_width_is_below_target(ti
     capped = replicate(tiny, 3, precision="0.1%", headline=["latency_mean_s"], max_runs=5,
                        executor=Executor(workers=1))
     assert capped.precision_met is False and len(capped.rows) == 5
+    # an absolute precision is in one unit: by default it is availability's
+    absolute = replicate(tiny, 3, precision=0.01, executor=Executor(workers=1))
+    assert absolute.headline == ("availability",) and absolute.precision_met and len(absolute.rows) == 3
 
 
 def test_precision_parsing():
@@ -133,3 +136,18 @@ def test_run_task_record_is_plain_data(tiny):
     assert record["status"] == "ok" and record["seed"] == 3
     json.dumps(record)  # JSON-ready: crosses any process boundary
     assert record["metrics"] == metrics_of(record["summary"])
+
+
+def test_the_output_says_which_randomness_the_ci_covers(tiny):
+    from sim.experiment.randomness import randomness_covered
+
+    lines = randomness_covered(tiny)
+    assert any("client c: poisson arrivals" in line for line in lines)
+    assert any("service times drawn per seed (pools q)" in line for line in lines)
+    replay = with_changes(tiny, {"workload.clients.c.arrival": {"kind": "trace", "path": "builtin:azure_conv"}})
+    lines = randomness_covered(replay)
+    assert any("trace replayed identically on every seed (arrivals NOT covered by the CI)" in line for line in lines)
+    varied = with_changes(replay, {"workload.clients.c.arrival.start_offset": "random",
+                                   "workload.clients.c.arrival.loop": True})
+    lines = randomness_covered(varied)
+    assert any("trace replay varied by the seed (trace start offset" in line for line in lines)

@@ -9,7 +9,7 @@ import pytest
 
 from sim import parse_scenario, run
 from sim.components.prefix_cache import PrefixCache, session_blocks
-from sim.resilience.balancing import BALANCERS
+from sim.resilience.policies.balancing import BALANCERS
 from sim.spec.policies import BalancingSpec
 
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim.resilience.balancing import BALANCERS
-from sim.resilience.outlier import panic_active
+from sim.resilience.policies.balancing import BALANCERS
+from sim.resilience.policies.panic import panic_active
 from sim.resilience.redundancy import shuffle_shard_expectations
 from sim.spec.policies import BalancingSpec
 
@@ -97,7 +97,7 @@ def test_shuffle_shard_serves_a_customer_only_from_its_shard():
 
 
 def _key(user: int) -> int:
-    from sim.resilience.balancing import _key as key
+    from sim.resilience.policies.balancing import customer_key as key
 
     return key(attempt(user))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sim.resilience.circuit_breaker import CircuitBreaker, GuardedDependency
+from sim.resilience.policies.circuit_breaker import CircuitBreaker, GuardedDependency
 from sim.spec.policies import CircuitBreakerSpec
 
 

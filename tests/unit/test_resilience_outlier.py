@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim.resilience.outlier import OutlierDetector
+from sim.resilience.policies.outlier import OutlierDetector
 from sim.spec.policies import OutlierDetectionSpec
 
 

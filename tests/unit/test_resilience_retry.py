@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.resilience.retry import JITTERS, RetryPolicy
+from sim.resilience.policies.retry import JITTERS, RetryPolicy
 from sim.spec.policies import RetryBudgetSpec, RetrySpec, RetryTokenBucketSpec
 
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim.resilience.deadline import attempt_deadline_s, retry_fits
-from sim.resilience.shedding import DISCIPLINES, AdmissionQueue, needs_admission_queue
+from sim.components.deadlines import attempt_deadline_s, retry_fits
+from sim.resilience.policies.shedding import DISCIPLINES, AdmissionQueue, needs_admission_queue
 from sim.spec.policies import SheddingSpec
 
 

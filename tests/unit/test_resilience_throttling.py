@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.resilience.throttling import AdaptiveThrottle, RateLimiter, TokenBucket
+from sim.resilience.policies.rate_limit import RateLimiter, TokenBucket
+from sim.resilience.policies.throttling import AdaptiveThrottle
 from sim.spec.policies import RateLimitClassSpec, RateLimitSpec, ThrottlingSpec
 
 

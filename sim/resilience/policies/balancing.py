@@ -1,0 +1,275 @@
+"""Load-balancing policies (Envoy's names): pick one replica out of those in rotation.
+
+Every factory takes ``(rng, choice_count=2, spec=None, zone=None)``: its random stream, Envoy's
+choice_count, the full BalancingSpec and the load balancer's zone. ``pick`` may return None when the
+policy refuses every candidate (zone_aware without failover, a shuffle shard with no member left):
+the load balancer then answers no_healthy_upstream.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from typing import Any
+
+from sim.components.policies import Balancer
+from sim.engine.distributions import UniformSampler
+from sim.resilience.registry import Registry
+
+BALANCERS: Registry[Balancer] = Registry("balancing policy")
+
+
+@BALANCERS.register("round_robin")
+class RoundRobin:
+    """Each replica in turn (Envoy's default)."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._i = 0
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        self._i += 1
+        return candidates[self._i % len(candidates)]
+
+
+@BALANCERS.register("random")
+class RandomChoice:
+    """A uniformly random replica."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._u = UniformSampler(rng)
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        return candidates[int(self._u() * len(candidates))]
+
+
+@BALANCERS.register("least_outstanding")
+class LeastOutstanding:
+    """The replica with the fewest outstanding requests; ties go round robin (as HAProxy leastconn and
+    NGINX least_conn), otherwise the first replica would take all the traffic of a lightly loaded pool."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._i = 0
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        self._i += 1
+        i = self._i % len(candidates)
+        return min(candidates[i:] + candidates[:i], key=_outstanding)
+
+
+@BALANCERS.register("power_of_two")
+class PowerOfChoices:
+    """Sample ``choice_count`` replicas at random and take the least loaded (Envoy least_request)."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._u = UniformSampler(rng)
+        self.choice_count = choice_count
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        n = len(candidates)
+        best = candidates[int(self._u() * n)]
+        for _ in range(self.choice_count - 1):
+            other = candidates[int(self._u() * n)]
+            if other.outstanding < best.outstanding:
+                best = other
+        return best
+
+
+def _outstanding(server: Any) -> int:
+    return server.outstanding
+
+
+class _Subsets:
+    """Cache of a per-rotation subset: recomputed only when the load balancer rebuilds its rotation list."""
+
+    def __init__(self) -> None:
+        self._source: list[Any] | None = None
+        self._value: Any = None
+
+    def get(self, candidates: list[Any], compute) -> Any:
+        if candidates is not self._source:
+            self._source = candidates
+            self._value = compute(candidates)
+        return self._value
+
+
+@BALANCERS.register("zone_aware")
+class ZoneAware:
+    """Envoy zone-aware routing: send as much as possible to the load balancer's own zone while every
+    replica gets about the same rate, spilling the residual to the zones that have capacity to spare.
+
+    Two spreads over zones are compared: the originating side's (the load balancers that front this
+    upstream and are up, ``see_origin``; without it, the configured spread of the upstream,
+    ``see_upstream``, i.e. origins placed like the replicas) and the upstream's (replicas in rotation).
+    With local_pct and upstream_pct the local zone's shares of each:
+
+    - upstream_pct >= local_pct: everything stays in the local zone;
+    - otherwise an attempt stays local with probability upstream_pct / local_pct, and the rest goes to
+      another zone z chosen in proportion to its residual capacity upstream_pct[z] - local_pct[z]
+      (zones with none get nothing).
+
+    With no local replica in rotation it fails over to every zone (``failover``) or to none; with
+    ``failover`` off it never leaves its zone. One load balancer in zone-a in front of replicas spread
+    evenly over two zones thus sends half of its traffic to each zone, and three load balancers, one
+    per zone, keep all traffic local while every zone is whole.
+    """
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self.zone = zone
+        self.failover = True if spec is None else spec.failover
+        self._inner = PowerOfChoices(rng, choice_count)
+        self._coin = UniformSampler(rng)
+        self._upstream: list[Any] | None = None
+        self._origin: list[Any] | None = None
+        self._plan_source: list[Any] | None = None
+        self._plan_origin_up: tuple[bool, ...] | None = None
+        self._plan: tuple[list[Any], float, list[tuple[float, list[Any]]]] = ([], 1.0, [])
+        self.failovers = 0
+        """Attempts sent out of the zone because no local replica was left."""
+        self.spills = 0
+        """Attempts sent to another zone by zone-aware routing (the residual the local zone cannot take)."""
+
+    def see_upstream(self, servers: list[Any]) -> None:
+        """The load balancer's whole upstream (in rotation or not; the list may grow or shrink later)."""
+        self._upstream = servers
+
+    def see_origin(self, balancers: list[Any]) -> None:
+        """The originating side: every load balancer fronting this upstream (this one included), each with
+        ``zone`` and ``available``."""
+        self._origin = balancers
+
+    def _local_pct(self) -> dict[str, float]:
+        """The originating side's share per zone."""
+        if self._origin is not None:
+            zones = [b.zone for b in self._origin if b.available]
+        elif self._upstream:
+            zones = [s.zone for s in self._upstream]
+        else:
+            return {}
+        return {z: zones.count(z) / len(zones) for z in set(zones)} if zones else {}
+
+    def _make_plan(self, candidates: list[Any]) -> tuple[list[Any], float, list[tuple[float, list[Any]]]]:
+        """Local candidates, the probability of staying local, and the spill zones with cumulative weights."""
+        zone = self.zone
+        local = [s for s in candidates if s.zone == zone]
+        local_pct = self._local_pct()
+        if not local or not self.failover or not local_pct.get(zone):
+            return local, 1.0, []
+        n = len(candidates)
+        by_zone: dict[str, list[Any]] = {}
+        for s in candidates:
+            by_zone.setdefault(s.zone, []).append(s)
+        upstream_local = len(local) / n
+        if upstream_local >= local_pct[zone]:
+            return local, 1.0, []
+        residual = [(len(members) / n - local_pct.get(z, 0.0), members)
+                    for z, members in sorted(by_zone.items()) if z != zone]
+        residual = [(r, members) for r, members in residual if r > 0]
+        if not residual:
+            return local, 1.0, []
+        total = sum(r for r, _ in residual)
+        spill: list[tuple[float, list[Any]]] = []
+        acc = 0.0
+        for r, members in residual:
+            acc += r / total
+            spill.append((acc, members))
+        return local, upstream_local / local_pct[zone], spill
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
+        origin = self._origin
+        up = None if origin is None else tuple(b.available for b in origin)
+        if candidates is not self._plan_source or up != self._plan_origin_up:
+            self._plan_source = candidates  # held, so its identity cannot be reused by a new list
+            self._plan_origin_up = up
+            self._plan = self._make_plan(candidates)
+        local, stay, spill = self._plan
+        if local:
+            if stay < 1.0 and self._coin() >= stay:
+                self.spills += 1
+                members = spill[0][1]
+                if len(spill) > 1:
+                    u = self._coin()
+                    members = next((m for acc, m in spill if u < acc), spill[-1][1])
+                return self._inner.pick(members, attempt)
+            return self._inner.pick(local, attempt)
+        if not self.failover:
+            return None
+        self.failovers += 1
+        return self._inner.pick(candidates, attempt)
+
+
+@functools.lru_cache(maxsize=1024)
+def _client_hash(client: str) -> int:
+    return zlib.crc32(client.encode())
+
+
+def customer_key(attempt: Any) -> int:
+    """A customer's key: (client population, user), hashed once per population."""
+    req = attempt.request
+    return (_client_hash(req.client) * 1_000_003 + req.user) & 0xFFFFFFFF
+
+
+def _mix(a: int, b: int) -> int:
+    """A 32-bit integer hash of two integers (rendezvous hashing score)."""
+    x = (a * 0x9E3779B1 + b * 0x85EBCA77) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x2C1B3C6D) & 0xFFFFFFFF
+    x ^= x >> 12
+    return x
+
+
+@BALANCERS.register("sticky")
+class Sticky:
+    """Session affinity: each user always reaches the same replica while it is in rotation
+    (rendezvous hashing, so losing a replica moves only its users)."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self._salts: dict[str, int] = {}
+
+    def _salt(self, server: Any) -> int:
+        salt = self._salts.get(server.name)
+        if salt is None:
+            salt = self._salts[server.name] = zlib.crc32(server.name.encode())
+        return salt
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        key = customer_key(attempt)
+        return max(candidates, key=lambda s: _mix(key, self._salt(s)))
+
+
+@BALANCERS.register("shuffle_shard")
+class ShuffleShard:
+    """Each customer (client, user) is assigned ``shard_size`` replicas out of all, by a seeded hash; it is
+    served by the least loaded of them in rotation, and by none else. A poison customer can only take
+    down its own shard, so only customers whose whole shard is inside it lose service."""
+
+    def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
+        self.shard_size = 2 if spec is None else spec.shard_size
+        self._seed = int(rng.integers(0, 2**31 - 1))
+        self._shards: dict[int, frozenset[int]] = {}
+        self._names: dict[str, int] = {}
+        self._all: list[str] = []
+        self._cache = _Subsets()
+
+    def shard_of(self, key: int, n: int) -> frozenset[int]:
+        """Indices (into the sorted replica names) of a customer's shard: top shard_size rendezvous scores."""
+        shard = self._shards.get(key)
+        if shard is None:
+            scores = sorted(range(n), key=lambda i: _mix(key ^ self._seed, i), reverse=True)
+            shard = self._shards[key] = frozenset(scores[: min(self.shard_size, n)])
+        return shard
+
+    def _index(self, candidates: list[Any]) -> dict[int, Any]:
+        if any(s.name not in self._names for s in candidates):
+            self._all = sorted({*self._all, *(s.name for s in candidates)})
+            self._names = {name: i for i, name in enumerate(self._all)}
+            self._shards.clear()
+        return {self._names[s.name]: s for s in candidates}
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
+        by_index = self._cache.get(candidates, self._index)
+        best = None
+        for i in self.shard_of(customer_key(attempt), len(self._all)):
+            s = by_index.get(i)
+            if s is not None and (best is None or s.outstanding < best.outstanding):
+                best = s
+        return best
