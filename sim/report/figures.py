@@ -246,132 +246,31 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
     return fig
 
 
-def swimlane_size_in(n_components: int) -> tuple[float, float]:
-    """Figure size of the swimlanes: one row per component."""
-    return (12.0, 1.6 + 0.32 * max(1, n_components))
+def swimlane_size_in(n_lanes: int) -> tuple[float, float]:
+    """Figure size of the swimlanes: one row per lane (see ``sim.report.swimlanes``)."""
+    from sim.report.swimlanes import swimlane_size_in as size
+
+    return size(n_lanes)
 
 
 def draw_swimlanes(result: RunResult, analysis: dict | None = None):
-    """One row per component, coloured by state over time; cascade transitions marked with their generation."""
-    segs = state_segments(result)
-    comps = list(segs)
-    fig, ax = plt.subplots(figsize=swimlane_size_in(len(comps)))
-    rows = {comp: row for row, comp in enumerate(reversed(comps))}
-    for comp in comps:
-        for t0, t1, st in segs[comp]:
-            ax.barh(rows[comp], t1 - t0, left=t0, height=0.8, color=STATE_COLOURS.get(st, "#bdbdbd"), lw=0)
-    if analysis:
-        labelled = set()
-        for row in analysis["cascade"]["table"]:
-            if row["component"] in rows:
-                y = rows[row["component"]]
-                ax.plot(row["t_s"], y, marker="v", color="black", ms=5)
-                if (row["component"], row["generation"]) not in labelled:
-                    labelled.add((row["component"], row["generation"]))
-                    ax.annotate(f"g{row['generation']}", (row["t_s"], y + 0.42), fontsize=6, ha="center",
-                                va="bottom")
-    for label, t0, _ in _trigger_windows(result, analysis):
-        ax.axvline(t0, color="#c62828", lw=1, ls="--")
-        ax.annotate(label, (t0, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color="#c62828",
-                    rotation=90, va="top", ha="right")
-    ax.set_yticks(range(len(comps)))
-    ax.set_yticklabels(list(reversed(comps)), fontsize=7)
-    ax.set_ylim(-0.6, max(0.6, len(comps) - 0.4))
-    ax.set_xlim(0, result.summary["duration_s"])
-    ax.set_xlabel("simulated time (s)")
-    ax.set_title("component states (▼ cascade transition, gN = generation)")
-    handles = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items()]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="state")
-    ax.grid(alpha=0.25, axis="x")
-    height = swimlane_size_in(len(comps))[1]
-    fig.subplots_adjust(left=0.1, right=0.86, top=1 - 0.45 / height, bottom=0.6 / height)
-    return fig
+    """Lanes by pool and zone, with aggregate lanes for large pools (``sim.report.swimlanes``)."""
+    from sim.report.swimlanes import draw_swimlanes as draw
 
-
-MAX_ARROW_LABELS = 12
-"""Arrows of the cascade figure that get a number and a time label (the rest are in the report's table)."""
+    return draw(result, analysis)
 
 
 def cascade_size_in(n_nodes: int) -> tuple[float, float]:
-    return (12.0, max(5.0, 0.45 * n_nodes))
+    from sim.report.cascade_figure import cascade_size_in as size
+
+    return size(n_nodes)
 
 
 def draw_cascade(result: RunResult, analysis: dict):
-    """The cascade over the topology: roots, arrows in the order of spread, time labels."""
-    import networkx as nx
+    """The cascade over the topology, grouped by pool and zone on a large stack (``sim.report.cascade_figure``)."""
+    from sim.report.cascade_figure import draw_cascade as draw
 
-    topo = result.graph
-    fig, ax = plt.subplots(figsize=cascade_size_in(topo.number_of_nodes()))
-    pos = tiered_layout(topo)
-    cas = analysis["cascade"]
-    worst: dict[str, str] = {}
-    order = list(STATE_COLOURS)
-    rank = {s: i for i, s in enumerate(["healthy", "degraded", "overloaded", "draining", "starting", "down"])}
-    for row in cas["table"]:
-        st = row["state"]
-        if st != "healthy" and rank.get(st, 0) >= rank.get(worst.get(row["component"], "healthy"), 0):
-            worst[row["component"]] = st
-    nx.draw_networkx_edges(topo, pos, ax=ax, arrows=True, alpha=0.15, arrowsize=8, edge_color="#616161")
-    colours = [STATE_COLOURS.get(worst[n], "#bdbdbd") if n in worst else "#eceff1" for n in topo.nodes]
-    hit = set(cas.get("direct_victims", []))
-    nx.draw_networkx_nodes(topo, pos, ax=ax, node_color=colours, node_size=300,
-                           edgecolors=["#c62828" if n in hit else "#78909c" for n in topo.nodes],
-                           linewidths=[2.5 if n in hit else 1.0 for n in topo.nodes])
-    for n, (x, y) in pos.items():
-        zone = topo.nodes[n].get("zone", "")
-        ax.annotate(f"{n}" + (f" ({zone})" if zone else ""), (x, y), xytext=(9, -2), textcoords="offset points",
-                    fontsize=7, ha="left", va="top")
-    # component-level spread edges, first occurrence of each, in time order
-    seen: dict[tuple[str, str], float] = {}
-    for row in cas["table"]:
-        for by in row["pushed_by"]:
-            src = by.split(" ")[0]
-            key = (src, row["component"])
-            if src != row["component"] and src in pos and key not in seen:
-                seen[key] = row["t_s"]
-    roots = cas["roots"]
-    t0 = cas["first_fault_s"] or 0.0
-    ys = [p[1] for p in pos.values()] or [0.0]
-    for k, root in enumerate(roots):
-        targets = [c for c in root["targets"] if c in pos]
-        if not targets:
-            continue
-        x = float(np.mean([pos[c][0] for c in targets])) + 0.45
-        y = float(np.mean([pos[c][1] for c in targets])) + (max(ys) - min(ys) + 1) * 0.12 * k
-        pos[f"fault:{root['fault']}"] = (x, y)
-        ax.plot([x - 0.2, x + 0.2], [y, y], alpha=0)  # keep the root's label inside the axes
-        ax.annotate(f"{root['fault']}\n({root['kind']}, {root['t_s']:g} s)", (x, y), ha="center", va="center",
-                    fontsize=8, color="white", bbox={"boxstyle": "round", "fc": "#c62828", "ec": "#c62828"})
-        for c in targets:
-            if _in_cascade(cas, c):
-                seen.setdefault((f"fault:{root['fault']}", c), root["t_s"])
-    dense = len(seen) > MAX_ARROW_LABELS
-    for i, ((src, dst), t_s) in enumerate(sorted(seen.items(), key=lambda kv: (kv[1], kv[0])), start=1):
-        (x0, y0), (x1, y1) = pos[src], pos[dst]
-        same_tier = abs(x0 - x1) < 1e-9
-        arrow = {"arrowstyle": "-|>", "color": "#c62828", "lw": 0.9 if dense else 1.6, "alpha": 0.7 if dense else 1,
-                 "shrinkA": 8, "shrinkB": 8, "connectionstyle": f"arc3,rad={0.6 if same_tier else 0.1}"}
-        ax.annotate("", (x1, y1), (x0, y0), arrowprops=arrow)
-        if i <= MAX_ARROW_LABELS:  # the first steps of the spread are labelled; later ones are listed in the table
-            lx = (x0 + x1) / 2 + (0.6 * abs(y1 - y0) / 2 if same_tier else 0)
-            ax.annotate(f"{i}: +{t_s - t0:.4g} s", (lx, (y0 + y1) / 2), fontsize=7, color="#b71c1c", ha="center",
-                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    handles = [Patch(color=STATE_COLOURS[s], label=f"reached {s}") for s in order if s != "healthy"]
-    handles.append(Patch(facecolor="#eceff1", edgecolor="#c62828", lw=2, label="hit by a fault directly"))
-    handles.append(Patch(color="#eceff1", label="not affected"))
-    ax.legend(handles=handles, loc="lower left", fontsize=8)
-    import textwrap
-
-    title = "cascade: " + (cas["summary"] if not cas["empty"] else "none (no fault changed any component)")
-    ax.set_title("\n".join(textwrap.wrap(title, 140)), fontsize=9)
-    ax.axis("off")
-    ax.margins(0.12)
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02)
-    return fig
-
-
-def _in_cascade(cascade: dict, component: str) -> bool:
-    return any(r["component"] == component for r in cascade["table"])
+    return draw(result, analysis)
 
 
 def _save(fig, path: Path, fmt: str) -> Path:
