@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.analysis import analyze_full
+from sim.report.figures import has_ttft
 from sim.report.files import atomic_write_text
 from sim.report.html import CSS
 from sim.report.interactive import available, interactive_timeline, library
@@ -44,10 +45,14 @@ def _label(source: Any, analysis: dict[str, Any], i: int) -> str:
     return f"{analysis['run']['scenario']} #{i + 1}"
 
 
-def compare_runs(analyses: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
-    """Verdicts and key figures of each run, with each figure's difference from the first run (JSON-ready)."""
+def compare_runs(analyses: list[dict[str, Any]], labels: list[str], skip: frozenset[str] = frozenset()
+                 ) -> dict[str, Any]:
+    """Verdicts and key figures of each run (less the ``skip`` keys), with each figure's difference from the
+    first run and whether it is better (JSON-ready)."""
     rows = []
     for key, label, get, unit, higher_better in KEY_FIGURES:
+        if key in skip:
+            continue
         values = [get(a) for a in analyses]
         base = values[0]
         diffs = [None if v is None or base is None else v - base for v in values]
@@ -132,7 +137,8 @@ def write_comparison_report(run_dirs: list[Any], out: str | Path,
     labels = labels or [_label(src, a, i) for i, (src, a) in enumerate(zip(run_dirs, analyses, strict=True))]
     if len(set(labels)) < len(labels):
         labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
-    cmp = compare_runs(analyses, labels)
+    no_ttft = not any(has_ttft(data) for _, data in full)  # plain-mode servers: TTFT is the latency again
+    cmp = compare_runs(analyses, labels, frozenset({"ttft_p99_s"}) if no_ttft else frozenset())
     interactive, library_js = None, ""
     if available():
         interactive = interactive_timeline([(lab, data, a) for lab, (a, data) in zip(labels, full, strict=True)])
