@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 import textwrap
 
-import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib.patches import Patch
+import matplotlib
 
-from sim.report.figures import STATE_COLOURS
-from sim.report.grouping import Group, group_components, group_index, natural
+matplotlib.use("Agg")  # as sim.report.figures: no display needed, same bytes everywhere
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from sim.report.grouping import Group, group_components, group_index, natural  # noqa: E402
+from sim.report.palette import STATE_COLOURS  # noqa: E402
 
 GROUP_OVER = 12
 """Stacks with more components than this are drawn by pool and zone."""

@@ -17,46 +17,20 @@ from matplotlib.patches import Patch  # noqa: E402
 
 from sim.observe.result import RunResult  # noqa: E402
 from sim.report.atomic import atomic_write_with  # noqa: E402
+from sim.report.cascade_figure import cascade_size_in, draw_cascade  # noqa: E402, F401 (part of this module's API)
+from sim.report.palette import (  # noqa: E402, F401 (part of this module's API)
+    REASON_COLOURS,
+    STATE_COLOURS,
+    clock_ticks,
+    fault_windows,
+    has_ttft,
+    state_segments,
+    time_axis_label,
+    trigger_windows,
+)
+from sim.report.swimlanes import draw_swimlanes, swimlane_size_in  # noqa: E402, F401 (part of this module's API)
 
-STATE_COLOURS = {
-    "healthy": "#4caf50",
-    "degraded": "#ffc107",
-    "overloaded": "#ff7043",
-    "draining": "#90a4ae",
-    "starting": "#42a5f5",
-    "down": "#c62828",
-}
-REASON_COLOURS = {
-    "timeout": "#8e24aa",
-    "rejected": "#ef6c00",
-    "rate_limited": "#fdd835",
-    "no_healthy_upstream": "#6d4c41",
-    "server_error": "#d32f2f",
-    "dependency_error": "#1e88e5",
-    "network_error": "#00897b",
-    "cancelled": "#757575",
-    "wrong_answer": "#ad1457",
-    "degraded": "#7cb342",
-}
 PNG_METADATA = {"Software": None}
-
-
-def fault_windows(result: RunResult) -> list[tuple[str, float, float]]:
-    """(fault id, start, end) for every fault in the log; end is the run's end if it never stopped.
-
-    (A one-shot fault such as a crash with restart is shaded to the end too: the figure shows that the
-    fault happened; ``sim.analysis.windows.triggers`` decides when its trigger is over.)"""
-    starts: dict[tuple[str, tuple[str, ...]], float] = {}
-    out = []
-    end_run = result.summary["duration_s"]
-    for entry in result.fault_log:
-        key = (entry["fault"], tuple(entry.get("targets", ())))  # stochastic faults fail per target
-        if entry["event"] == "start":
-            starts[key] = entry["t_s"]
-        elif key in starts:
-            out.append((entry["fault"], starts.pop(key), entry["t_s"]))
-    out.extend((key[0], t0, end_run) for key, t0 in starts.items())
-    return sorted(out, key=lambda w: w[1])
 
 
 TRIGGER_COLOUR = "#c62828"
@@ -76,37 +50,10 @@ def _shade(ax, windows) -> None:
             ax.axvline(t0, color=TRIGGER_COLOUR, lw=1.2, alpha=0.7, zorder=3)
 
 
-def state_segments(result: RunResult) -> dict[str, list[tuple[float, float, str]]]:
-    """Per component, (start, end, state) segments covering the whole run."""
-    end_run = result.summary["duration_s"]
-    segs: dict[str, list[tuple[float, float, str]]] = {}
-    open_: dict[str, tuple[float, str]] = {}
-    for t in result.transitions:
-        if t.component in open_:
-            t0, st = open_[t.component]
-            if t.t_s > t0:
-                segs.setdefault(t.component, []).append((t0, t.t_s, st))
-        else:
-            segs.setdefault(t.component, [])
-        open_[t.component] = (t.t_s, t.state)
-    for comp, (t0, st) in open_.items():
-        segs[comp].append((t0, end_run, st))
-    return segs
-
-
 TIMELINE_SIZE_IN = (12.0, 11.0)
 DPI = 100
 ALERT_COLOUR = "#ff8f00"
 MITIGATION_COLOUR = "#1565c0"
-
-
-def _trigger_windows(result: RunResult, analysis: dict | None) -> list[tuple[str, float, float]]:
-    """Windows to shade: the analysis' triggers (faults and surges; one-shot ones have end == start),
-    else the fault log's windows."""
-    if not analysis:
-        return fault_windows(result)
-    end_s = result.summary["duration_s"]
-    return [(t["label"], t["start_s"], end_s if t["end_s"] is None else t["end_s"]) for t in analysis["triggers"]]
 
 
 def _alert_spans(analysis: dict | None) -> list[tuple[str, float, float | None]]:
@@ -141,37 +88,6 @@ def _legend_outside(ax, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, borderaxespad=0, **kwargs)
 
 
-def has_ttft(result: RunResult) -> bool:
-    """Whether a run has a time to first token worth drawing: some pool serves an LLM.
-
-    A plain-mode server answers in one piece, so its "first token" is the whole answer and a TTFT
-    line would only repeat the latency line."""
-    topology = getattr(getattr(result, "scenario", None), "topology", None)
-    if topology is not None:
-        return any(p.server.mode == "llm" for p in topology.pools)
-    col = result.timeseries.get("ttft_p99_s")
-    return col is not None and bool(np.isfinite(np.asarray(col, dtype=float)).any())
-
-
-def time_axis_label(analysis: dict | None) -> str:
-    """'simulated time (s)', or the wall clock's zone when the run has a ``run.start_at`` anchor."""
-    anchor = (analysis or {}).get("run", {}).get("clock")
-    return f"clock time ({anchor['zone']}, from {anchor['start']})" if anchor else "simulated time (s)"
-
-
-def clock_ticks(ax, analysis: dict | None) -> None:
-    """With a wall-clock anchor, label the shared time axis in clock times (HH:MM) instead of seconds."""
-    anchor = (analysis or {}).get("run", {}).get("clock")
-    if not anchor:
-        return
-    from matplotlib.ticker import FuncFormatter
-
-    from sim.analysis.clock import Anchor
-
-    clk = Anchor.from_dict(anchor)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: clk.hhmm(x)))
-
-
 def draw_timeline(result: RunResult, analysis: dict | None = None):
     """The run's timeline: request rates, success ratio, latency / TTFT, failures by reason (stacked).
 
@@ -182,7 +98,7 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
     t = np.asarray(ts["t_s"], dtype=float)
     bucket = float(t[1] - t[0]) if len(t) > 1 else float(result.summary["duration_s"])
     mid = t + bucket / 2
-    windows = _trigger_windows(result, analysis)
+    windows = trigger_windows(result, analysis)
     end_s = result.summary["duration_s"]
     fig, axes = plt.subplots(4, 1, figsize=TIMELINE_SIZE_IN, sharex=True,
                              gridspec_kw={"height_ratios": [2, 1.2, 1.6, 1.6]})
@@ -244,33 +160,6 @@ def draw_timeline(result: RunResult, analysis: dict | None = None):
     ax.set_xlim(0, end_s)
     fig.subplots_adjust(left=0.07, right=0.83, top=0.96, bottom=0.05, hspace=0.12)
     return fig
-
-
-def swimlane_size_in(n_lanes: int) -> tuple[float, float]:
-    """Figure size of the swimlanes: one row per lane (see ``sim.report.swimlanes``)."""
-    from sim.report.swimlanes import swimlane_size_in as size
-
-    return size(n_lanes)
-
-
-def draw_swimlanes(result: RunResult, analysis: dict | None = None):
-    """Lanes by pool and zone, with aggregate lanes for large pools (``sim.report.swimlanes``)."""
-    from sim.report.swimlanes import draw_swimlanes as draw
-
-    return draw(result, analysis)
-
-
-def cascade_size_in(n_nodes: int) -> tuple[float, float]:
-    from sim.report.cascade_figure import cascade_size_in as size
-
-    return size(n_nodes)
-
-
-def draw_cascade(result: RunResult, analysis: dict):
-    """The cascade over the topology, grouped by pool and zone on a large stack (``sim.report.cascade_figure``)."""
-    from sim.report.cascade_figure import draw_cascade as draw
-
-    return draw(result, analysis)
 
 
 def _save(fig, path: Path, fmt: str) -> Path:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib.patches import Patch
+import matplotlib
 
-from sim.report.figures import STATE_COLOURS, _trigger_windows, clock_ticks, state_segments, time_axis_label
-from sim.report.grouping import Group, group_components
+matplotlib.use("Agg")  # as sim.report.figures: no display needed, same bytes everywhere
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from sim.report.grouping import Group, group_components  # noqa: E402
+from sim.report.palette import STATE_COLOURS, clock_ticks, state_segments, time_axis_label, trigger_windows  # noqa: E402
 
 AGGREGATE_OVER = 8
 """A pool with more replicas than this is drawn as aggregate lanes (one per zone)."""
@@ -91,7 +94,7 @@ def draw_swimlanes(result, analysis: dict | None = None):
             labelled.add((y, row["generation"]))
             ax.plot(row["t_s"], y, marker="v", color="black", ms=5)
             ax.annotate(f"g{row['generation']}", (row["t_s"], y + 0.42), fontsize=6, ha="center", va="bottom")
-    for label, t0, _ in _trigger_windows(result, analysis):
+    for label, t0, _ in trigger_windows(result, analysis):
         ax.axvline(t0, color="#c62828", lw=1, ls="--")
         ax.annotate(label, (t0, 1.0), xycoords=("data", "axes fraction"), fontsize=7, color="#c62828",
                     rotation=90, va="top", ha="right")
