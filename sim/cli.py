@@ -185,11 +185,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sim.analysis.rundir import RunDirError
     from sim.report.html import build_report
 
+    if len(args.run_dir) > 1:
+        return _compare_report(args)
+    if args.out:
+        print("--out: only for a comparison of two runs (a run's report is written into its directory)",
+              file=sys.stderr)
+        return 2
     try:
-        path, a = build_report(Path(args.run_dir))
+        path, a = build_report(Path(args.run_dir[0]))
     except RunDirError as err:
         return _run_dir_error(err)
     print(verdict_line(a))
+    print(f"wrote {path}")
+    return 0
+
+
+def _compare_report(args: argparse.Namespace) -> int:
+    """``chaossim report RUN_A RUN_B``: the control and the variant side by side, in one page."""
+    from sim.analysis.rundir import RunDirError
+    from sim.report.compare import write_comparison_report
+
+    dirs = [Path(d) for d in args.run_dir]
+    out = Path(args.out) if args.out else dirs[-1] / f"comparison-vs-{dirs[0].resolve().name}.html"
+    try:
+        path, cmp = write_comparison_report(dirs, out)
+    except RunDirError as err:
+        return _run_dir_error(err)
+    except OSError as err:
+        print(f"{out}: cannot write the comparison ({err.strerror or err})", file=sys.stderr)
+        return 2
+    for r in cmp["runs"]:
+        print(f"{r['label']}: steady state {r['headline']}")
+    if not cmp["same_seed"]:
+        print("warning: the runs have different seeds; differences include noise", file=sys.stderr)
     print(f"wrote {path}")
     return 0
 
@@ -488,8 +516,11 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a run directory: verdict, cascade, recovery, incident, budget")
     a.add_argument("run_dir", help="a directory written by chaossim run")
     a.set_defaults(func=cmd_analyze)
-    rp = sub.add_parser("report", help="write a self-contained report.html for a run directory")
-    rp.add_argument("run_dir", help="a directory written by chaossim run")
+    rp = sub.add_parser("report", help="write a self-contained report.html for a run directory, or compare runs")
+    rp.add_argument("run_dir", nargs="+",
+                    help="a directory written by chaossim run; two or more: a comparison (the first is the control)")
+    rp.add_argument("--out", default=None,
+                    help="comparison page (default: RUN_B/comparison-vs-<RUN_A>.html)")
     rp.set_defaults(func=cmd_report)
     v = sub.add_parser("validate", help="check a scenario file; print ok or every problem")
     v.add_argument("scenario")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.report.figures import REASON_COLOURS, has_ttft
+from sim.report.palette import REASON_COLOURS, has_ttft
 
 FRAME_WIDTH_PX = 820
 TOOLS = "xpan,xwheel_zoom,xbox_zoom,box_zoom,reset,save"

@@ -20,7 +20,7 @@ def deep_rects(driver: Any, selector: str) -> list[dict[str, float]]:
           const r = e.getBoundingClientRect();
           return {x: r.left, y: r.top, w: r.width, h: r.height,
                   visible: r.width > 0 && r.height > 0 && getComputedStyle(e).display !== 'none',
-                  text: (e.shadowRoot ? e.shadowRoot.textContent : '') + e.textContent};
+                  text: ((e.shadowRoot && e.shadowRoot.querySelector('.bk-tooltip-content')) || e).textContent};
         });""", selector)
 
 

@@ -12,15 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.actions.action_builder import ActionBuilder
-from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
 
-from sim.experiment.run import run
-from sim.report.files import write_run
-from sim.report.html import build_report
-from tests.e2e.report_page import deep_rects, frame_centre, network_urls, x_range
-from tests.unit.analysis_scenarios import near_capacity
+pytest.importorskip("selenium", reason="selenium not installed: pip install selenium (part of the [test] extra)")
+
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
+from selenium.webdriver.common.actions.wheel_input import ScrollOrigin  # noqa: E402
+
+from sim.experiment.run import run  # noqa: E402
+from sim.report.compare import write_comparison_report  # noqa: E402
+from sim.report.files import write_run  # noqa: E402
+from sim.report.html import build_report  # noqa: E402
+from tests.e2e.report_page import deep_rects, frame_centre, network_urls, x_range  # noqa: E402
+from tests.unit.analysis_scenarios import near_capacity  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -56,7 +60,7 @@ def hover_shows_a_tooltip(browser, canvas: int = 0) -> str:
     actions.perform()
     tips = _wait(lambda: [r for r in deep_rects(browser, ".bk-Tooltip") if r["visible"] and r["text"].strip()])
     assert tips, "no tooltip appeared on hover"
-    return tips[0]["text"]
+    return " | ".join(t["text"] for t in tips)
 
 
 def wheel_zoom_changes_the_axis(browser, panel: str, canvas: int = 0) -> None:
@@ -85,5 +89,30 @@ def test_interactive_timeline_hover_zoom_and_no_network(browser, tmp_path: Path)
     # the panels share one time axis: zooming one zoomed all
     assert x_range(browser, "panel-latency") == x_range(browser, "panel-traffic")
     shot = _shots(tmp_path) / "report-interactive.png"
+    assert browser.save_screenshot(str(shot)) and shot.read_bytes().startswith(b"\x89PNG")
+    assert_offline(browser)
+
+
+def test_two_run_comparison_in_the_browser(browser, tmp_path: Path):
+    dirs = []
+    for name, health in (("control", False), ("variant", True)):
+        d = tmp_path / name
+        write_run(run(near_capacity(health=health)), d, figures=False)
+        dirs.append(d)
+    page, cmp = write_comparison_report(dirs, tmp_path / "comparison.html")
+    browser.get(page.resolve().as_uri())
+    cards = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.verdict-card')).map(e => e.innerText);")
+    assert len(cards) == 2 and all("STEADY STATE" in c.upper() for c in cards)
+    assert "variant" in cards[1]
+    rows = browser.execute_script("return document.querySelectorAll('#key-figures tbody tr').length;")
+    assert rows == len(cmp["figures"])
+    canvases = _wait(lambda: [r for r in deep_rects(browser, "canvas") if r["visible"]])
+    assert len(canvases) >= 4
+    # both runs are overlaid in every panel: their series are in the legend
+    text = hover_shows_a_tooltip(browser)
+    assert "control" in text and "variant" in text, text
+    wheel_zoom_changes_the_axis(browser, "panel-traffic")
+    shot = _shots(tmp_path) / "comparison.png"
     assert browser.save_screenshot(str(shot)) and shot.read_bytes().startswith(b"\x89PNG")
     assert_offline(browser)
