@@ -43,6 +43,13 @@ class TargetSpec(StrictModel):
     all: bool = Field(False, description="Every component the fault kind can act on (alone, or with filters: "
                                          "every match, said explicitly).")
 
+    @field_validator("labels")
+    @classmethod
+    def _some_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        if labels is not None and not labels:
+            raise ValueError("empty: give at least one label to match (or all: true for every component)")
+        return labels
+
     @model_validator(mode="after")
     def _one_narrowing(self) -> TargetSpec:
         if self.count is not None and self.percent is not None:
@@ -733,7 +740,7 @@ FAULT_MODELS: dict[str, type[FaultBase]] = {
 
 def _fault_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in FAULT_MODELS else "unknown-kind"
+    return kind if isinstance(kind, str) and kind in FAULT_MODELS else "unknown-kind"  # kind may be a list
 
 
 FaultSpec = Annotated[

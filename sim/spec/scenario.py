@@ -45,12 +45,22 @@ class Scenario(StrictModel):
     run: RunSpec = Field(default_factory=RunSpec, description="Duration, warm-up, seed and metric resolution.")
 
 
+MAX_PROBLEM_CHARS = 600
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a scenario: where (dotted path) and why."""
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # One line, of readable length, whatever input a reason echoes (a 10 KB unknown kind, a newline).
+        for name in ("path", "reason"):
+            text = " ".join(str(getattr(self, name)).split())
+            object.__setattr__(self, name, text if len(text) <= MAX_PROBLEM_CHARS else
+                               text[: MAX_PROBLEM_CHARS - 5] + " ...")
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -146,6 +156,29 @@ def check_references(scenario: Scenario) -> list[Problem]:
             problems.append(Problem(f"faults[{i}].at_s", f"starts at {fault.at_s} s, after the run ends"))
         elif fault.duration_s is not None and fault.at_s + fault.duration_s > scenario.run.duration_s:
             problems.append(Problem(f"faults[{i}].duration_s", "the fault window ends after the run ends"))
+        else:
+            window_s = fault.duration_s if fault.duration_s is not None else scenario.run.duration_s - fault.at_s
+            ramp_s = getattr(fault, "ramp_s", 0.0)
+            if ramp_s > window_s:
+                problems.append(Problem(f"faults[{i}].ramp_s",
+                                        f"{ramp_s:g} s is longer than the fault's window ({window_s:g} s)"))
+    problems.extend(_check_rate_limit_classes(scenario))
     problems.extend(Problem(path, reason) for path, reason in
                     check_monitoring(scenario.monitoring, fault_ids, scenario.run.duration_s))
+    return problems
+
+
+def _check_rate_limit_classes(scenario: Scenario) -> list[Problem]:
+    """Every rate-limit class names a client class (a typo would silently limit nobody)."""
+    known = sorted({c.client_class or c.name for c in scenario.workload.clients})
+    limits = [("policies.rate_limit", scenario.policies.rate_limit)] + [
+        (f"topology.load_balancers[{i}].rate_limit", lb.rate_limit)
+        for i, lb in enumerate(scenario.topology.load_balancers) if lb.rate_limit is not None
+    ]
+    problems = []
+    for where, limit in limits:
+        for name in limit.classes:
+            if name not in known:
+                problems.append(Problem(f"{where}.classes.{name}",
+                                        f"no client has class '{name}' (client classes: {', '.join(known)})"))
     return problems
