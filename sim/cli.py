@@ -252,7 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path, a = build_report(Path(args.run_dir[0]))
     except RunDirError as err:
         return _run_dir_error(err)
-    _record_report(args.run_dir)
+    _record_report(args.run_dir[0])
     print(verdict_line(a))
     print(f"wrote {path}")
     return 0
