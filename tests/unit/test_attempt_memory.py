@@ -79,3 +79,23 @@ def test_steady_traffic_holds_what_is_in_flight_not_rate_times_timeout():
         peak = max(peak, len(client._pending))
     # about rate x service time (40) in flight; before, the FIFO held rate x elapsed time (up to 58,000)
     assert peak <= 2 * 60 + 32, peak
+
+
+def test_an_idle_llm_replica_references_no_finished_attempt():
+    """The batch's bookkeeping list drops finished entries as the batch shrinks, with no fixed slack: a
+    slack of 32 per replica held tens of thousands of finished attempts in a 2048-replica fleet."""
+    from sim.components.inference_server import LLMServer
+    from sim.engine.request import Request
+    from sim.spec.topology import LLMServerSpec
+
+    world = World(1, 1000.0, 10.0, 0.0)
+    server = LLMServer(world, "llm-0", "llm", "a", LLMServerSpec(mode="llm", max_batch_size=64))
+    done: list[str] = []
+    for i in range(30):  # a burst smaller than the old slack: all 30 were kept
+        req = Request(i, "users", 0, 0.0, 200, 50 + i % 40)
+        world.call_later(0.01 * i, server.submit, Attempt(req, 1, 0.01 * i, lambda att, o: done.append(o)))
+    world.env.run(until=1000.0)
+    assert len(done) == 30 and server.batch == 0
+    assert len(server._order) <= 2
+    held = {id(r.att) for r in server._order} | {id(entry[2].att) for entry in server._heap}
+    assert len(held) <= 2
