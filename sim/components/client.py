@@ -69,6 +69,9 @@ class Client:
         """Requests that arrived and have not ended: the independent side of the accounting check."""
         self._ids = 0
         self._pending: deque[Attempt] = deque()
+        """Attempts in send order, for the shared timeout timer; an attempt that ends early stays until the
+        FIFO is compacted (lazy deletion), so at most about half of it is finished attempts."""
+        self._ended_early = 0
         self._timer_armed = False
         self._mix: tuple[list[str], list[float], UniformSampler] | None = None
 
@@ -279,6 +282,8 @@ class Client:
         if att.finished:
             return
         att.finished = True
+        if self.timeout_s is not None:
+            self._ended_before_timeout()
         if outcome in SERVED and att.request.trace_failed:
             outcome = "server_error"  # the trace recorded a failure: the work was done, the answer is an error
         if self.retry is not None:
@@ -302,9 +307,9 @@ class Client:
         walking a FIFO replaces one scheduled event per attempt, and finished attempts cost nothing.
         """
         now = self.world.env.now
-        pending = self._pending
         timeout_s = self.timeout_s
-        while pending:
+        while self._pending:
+            pending = self._pending  # a reply caused by a timeout may compact the FIFO: read it afresh
             att = pending[0]
             if att.finished:
                 pending.popleft()
@@ -315,6 +320,16 @@ class Client:
                 self.world.call_later(att.t_start_s + timeout_s - now, self._expire)
                 return
         self._timer_armed = False
+
+    def _ended_before_timeout(self) -> None:
+        """An attempt in the timeout FIFO ended early. Compact the FIFO once at least half of it may be ended
+        attempts: O(1) amortized per attempt, and memory follows the attempts in flight rather than the
+        send rate times the timeout."""
+        self._ended_early += 1
+        pending = self._pending
+        if self._ended_early >= 32 and 2 * self._ended_early >= len(pending):
+            self._pending = deque(a for a in pending if not a.finished)
+            self._ended_early = 0
 
     def _timed_out(self, att: Attempt) -> None:
         att.finished = True

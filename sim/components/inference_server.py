@@ -309,7 +309,7 @@ class LLMServer(ServerBase):
         run.gone = True
         self.batch -= 1
         self._s -= run.ctx0 - run.join_g
-        if len(self._order) > 2 * self.batch + 32:
+        if len(self._order) > 2 * self.batch + 2:  # no fixed slack: it would hold attempts x replicas
             self._order = [r for r in self._order if not r.gone]
 
     def _preempt_youngest(self) -> None:

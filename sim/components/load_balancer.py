@@ -49,6 +49,9 @@ class LoadBalancer:
         self._panic = policies.panic
         self.rotation: list[Any] = list(servers)
         self._by_model: dict[tuple[int, int, str], tuple[list[Any], list[Any]]] = {}
+        self._everyone: list[Any] = list(servers)
+        """A copy of ``servers`` made at each change: what panic mode routes over (a list that never changes
+        in place, so a balancer may index it)."""
         self._in: set[str] = {s.name for s in servers}
         self._out: dict[str, set[str]] = {}
         self.routed = 0
@@ -140,6 +143,7 @@ class LoadBalancer:
 
     def _rebuild(self) -> None:
         self.rotation = [s for s in self.servers if s.name in self._in]
+        self._everyone = list(self.servers)
         if self._panic is not None:
             self.panic = self._panic.active(len(self.rotation), len(self.servers))
 
@@ -181,7 +185,7 @@ class LoadBalancer:
     def _pick(self, att: Attempt) -> Any:
         if self.panic:
             self.panic_routed += 1
-            return self.balancer.pick(self._serving_model(self.servers, att), att)
+            return self.balancer.pick(self._serving_model(self._everyone, att), att)
         rotation = self._serving_model(self.rotation, att)
         if not rotation:
             return None

@@ -69,6 +69,8 @@ class ServerBase:
         self.incarnation = 0
         self.outstanding = 0
         """Attempts accepted and not yet replied to (dependency stage, waiting, running)."""
+        self.load_watchers: list[Any] = []
+        """Called with the replica whenever ``outstanding`` changes (a least_outstanding index keeps current)."""
         self.in_dependency: dict[Attempt, None] = {}
         """Attempts waiting on the dependency; a dict, not a set, so a crash fails them in arrival order
         (set order follows memory addresses and made same-seed runs differ)."""
@@ -251,6 +253,9 @@ class ServerBase:
             att.reply(att, "rejected")
             return
         self.outstanding += 1
+        if self.load_watchers:
+            for watcher in self.load_watchers:
+                watcher(self)
         if self._memory_watch:
             self.memory.on_request()
         if self.dependency is not None and self.dependency_calls > 0:
@@ -289,6 +294,9 @@ class ServerBase:
 
     def _reply(self, att: Attempt, outcome: str) -> None:
         self.outstanding -= 1
+        if self.load_watchers:
+            for watcher in self.load_watchers:
+                watcher(self)
         if outcome == "success":
             self.completed += 1
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+from bisect import bisect_left, insort
 from typing import Any
 
 from sim.components.policies import Balancer
@@ -45,15 +46,95 @@ class RandomChoice:
 @BALANCERS.register("least_outstanding")
 class LeastOutstanding:
     """The replica with the fewest outstanding requests; ties go round robin (as HAProxy leastconn and
-    NGINX least_conn), otherwise the first replica would take all the traffic of a lightly loaded pool."""
+    NGINX least_conn), otherwise the first replica would take all the traffic of a lightly loaded pool.
+
+    Exactly: the first least-loaded candidate at or after a cursor that advances by one per pick. Found in
+    O(log n) through a ``_LoadIndex`` of the candidate list, which replicas keep current by telling the
+    policy when their count changes (``load_watchers``); candidates that cannot tell (test doubles) are
+    scanned instead.
+    """
+
+    MAX_INDEXES = 4
+    """Candidate lists indexed at once (the rotation, per model served; a rotation change makes a new list)."""
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self._i = 0
+        self._indexes: dict[int, _LoadIndex] = {}
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
         self._i += 1
-        i = self._i % len(candidates)
-        return min(candidates[i:] + candidates[:i], key=_outstanding)
+        n = len(candidates)
+        i = self._i % n
+        index = self._indexes.get(id(candidates))
+        if index is None or index.source is not candidates or index.n != n:
+            index = self._index_for(candidates)
+            if index is None:
+                return min(candidates[i:] + candidates[:i], key=_outstanding)
+        return candidates[index.first_least(i)]
+
+    def _index_for(self, candidates: list[Any]) -> _LoadIndex | None:
+        """A new index of this candidate list (the load balancer makes a new list at each rotation change, so
+        the oldest indexes are dropped rather than kept current)."""
+        if not all(hasattr(s, "load_watchers") for s in candidates):
+            return None
+        for s in candidates:
+            if self._moved not in s.load_watchers:
+                s.load_watchers.append(self._moved)
+        if len(self._indexes) >= self.MAX_INDEXES:
+            self._indexes.clear()
+        index = self._indexes[id(candidates)] = _LoadIndex(candidates)
+        return index
+
+    def _moved(self, server: Any) -> None:
+        for index in self._indexes.values():
+            index.moved(server)
+
+
+class _LoadIndex:
+    """One candidate list's positions bucketed by outstanding count (each bucket a sorted list), and the
+    lowest non-empty count. A count change moves one position between buckets (a binary search in each);
+    the first least-loaded position at or after a cursor is one binary search in the lowest bucket."""
+
+    __slots__ = ("source", "n", "pos", "count", "buckets", "low")
+
+    def __init__(self, candidates: list[Any]):
+        self.source = candidates
+        self.n = len(candidates)
+        self.pos = {id(s): i for i, s in enumerate(candidates)}
+        self.count = [s.outstanding for s in candidates]
+        self.buckets: dict[int, list[int]] = {}
+        for i, c in enumerate(self.count):
+            self.buckets.setdefault(c, []).append(i)
+        self.low = min(self.buckets)
+
+    def moved(self, server: Any) -> None:
+        """``server``'s outstanding count changed: move its position to the bucket of its new count."""
+        i = self.pos.get(id(server))
+        if i is None:
+            return
+        old, new = self.count[i], server.outstanding
+        if old == new:
+            return
+        self.count[i] = new
+        bucket = self.buckets[old]
+        del bucket[bisect_left(bucket, i)]
+        dest = self.buckets.get(new)
+        if dest is None:
+            self.buckets[new] = [i]
+        else:
+            insort(dest, i)
+        if not bucket:
+            del self.buckets[old]
+        if new < self.low:
+            self.low = new
+        elif not bucket and old == self.low:
+            self.low = new if new == old + 1 else min(self.buckets)
+
+    def first_least(self, cursor: int) -> int:
+        """Position of the first least-loaded candidate at or after ``cursor``, wrapping around."""
+        bucket = self.buckets[self.low]
+        j = bisect_left(bucket, cursor)
+        return bucket[j] if j < len(bucket) else bucket[0]
 
 
 @BALANCERS.register("power_of_two")
