@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-import sim.resilience.balancing as balancing
+import sim.resilience.policies.balancing as balancing
 from sim.resilience.balancing import BALANCERS
 
 
