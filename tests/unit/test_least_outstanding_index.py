@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 import pytest
+
 import sim.resilience.policies.balancing as balancing
-from sim.resilience.balancing import BALANCERS
+from sim.resilience.policies.balancing import BALANCERS
 
 
 class Replica:
