@@ -8,6 +8,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+DEFAULT_MAX_EVENTS = 100_000_000
+"""sim.spec.work.DEFAULT_MAX_EVENTS, repeated here so that --help need not import the schema (a test
+checks they agree)."""
+
 DEMO = "builtin:demo"
 
 
@@ -55,13 +59,14 @@ def _changes(args: argparse.Namespace) -> dict:
     return changes
 
 
-def _load(path: str, check_traces: bool = False, changes: dict | None = None):
+def _load(path: str, check_traces: bool = False, changes: dict | None = None,
+          max_events: int | None = DEFAULT_MAX_EVENTS):
     """The scenario with its ``--set`` changes, or exit 2 after printing every problem; ``check_traces``
-    also reads its trace files."""
+    also reads its trace files; ``max_events`` bounds the run's estimated work (sim.spec.work)."""
     from sim.spec import ScenarioError, load_scenario
 
     try:
-        scenario = load_scenario(path, changes)
+        scenario = load_scenario(path, changes, max_events=max_events)
     except ScenarioError as err:
         for p in err.problems:
             print(p, file=sys.stderr)
@@ -128,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.experiment.run import run
     from sim.report.files import write_run
 
-    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args), max_events=args.max_events)
     out = _run_dir_for(scenario, args.out)
     if out.exists() and not out.is_dir():
         print(f"{out}: exists and is not a directory", file=sys.stderr)
@@ -197,7 +202,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.engine.traces.checks import trace_warnings
 
-    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args), max_events=args.max_events)
     for line in trace_warnings(scenario):
         print(f"warning: {line}", file=sys.stderr)
     print("ok")
@@ -232,6 +237,23 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def _set_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="change the scenario without editing it, e.g. pools.gpu.replicas=10 (repeatable)")
+
+
+def _max_events_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-events", type=max_events_arg, default=DEFAULT_MAX_EVENTS, metavar="N",
+                   help=f"refuse a scenario whose estimated work exceeds N simulator events "
+                        f"(default {DEFAULT_MAX_EVENTS:,}, about a quarter of an hour; 0: no limit)")
+
+
+def max_events_arg(text: str) -> int | None:
+    """--max-events: a non-negative integer (1e9 and 1_000_000 are accepted); 0 means no limit."""
+    try:
+        value = float(text.replace("_", "")) if any(c in text for c in ".eE") else int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid limit '{text}' (a number of events, e.g. 500000000)") from None
+    if not value >= 0 or value != int(value) or value > 1e18:
+        raise argparse.ArgumentTypeError(f"invalid limit '{text}' (a whole number of events from 0 to 1e18)")
+    return int(value) or None
 
 
 def _experiment_args(p: argparse.ArgumentParser, n_default: int | None) -> None:
@@ -297,7 +319,7 @@ def cmd_replicate(args: argparse.Namespace) -> int:
     from sim.experiment.metrics import Target
     from sim.experiment.replicate import replicate, write_replication
 
-    scenario = _load(args.scenario, check_traces=True, changes=_changes(args))
+    scenario = _load(args.scenario, check_traces=True, changes=_changes(args), max_events=args.max_events)
     try:
         targets = [Target.parse(t) for t in args.target]
     except ValueError as err:
@@ -424,6 +446,7 @@ def add_experiment_commands(sub) -> None:
     rep = sub.add_parser("replicate", help="run a scenario on many seeds: every metric with mean, 95 %% CI, min, max")
     rep.add_argument("scenario")
     _experiment_args(rep, None)
+    _max_events_arg(rep)
     rep.add_argument("--precision", default=None,
                      help="add seeds until every headline 95 %% CI half-width is below this: absolute (for "
                      "availability, or the --metric ones) or relative (5%%, for every headline metric)")
@@ -480,6 +503,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--record-requests", action="store_true", help="also write requests.csv, one row per request")
     r.add_argument("--report", action="store_true", help="also analyse the run and write report.html")
     _set_arg(r)
+    _max_events_arg(r)
     r.add_argument("--check", action="store_true",
                    help="exit code says whether the steady state held: 0 held, 1 deviated (or not judged), 2 bad input")
     r.add_argument("--json", action="store_true",
@@ -494,6 +518,7 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file; print ok or every problem")
     v.add_argument("scenario")
     _set_arg(v)
+    _max_events_arg(v)
     v.set_defaults(func=cmd_validate)
     s = sub.add_parser("schema", help="print the scenario JSON Schema")
     s.set_defaults(func=cmd_schema)

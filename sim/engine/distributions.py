@@ -31,8 +31,9 @@ class Exponential:
     """Exponential with the given mean."""
 
     def __init__(self, mean: float):
+        _positive_finite(mean=mean)
         self.mean = float(mean)
-        self.variance = self.mean**2
+        self.variance = self.mean * self.mean
 
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean, n)
@@ -55,14 +56,28 @@ class Deterministic:
         return self.mean
 
 
+def _positive_finite(**params: float) -> None:
+    """Parameters the spec bounds already; checked again so direct use fails with a clear ValueError."""
+    for name, value in params.items():
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, not {value!r}")
+
+
+def _variance(mean: float, cv: float) -> float:
+    """(cv * mean)^2 without OverflowError (float ** raises it; a product saturates to inf)."""
+    sd = cv * mean
+    return sd * sd
+
+
 class Lognormal:
     """Lognormal with the given mean and coefficient of variation."""
 
     def __init__(self, mean: float, cv: float):
+        _positive_finite(mean=mean, cv=cv)
         self.mean = float(mean)
-        self.variance = (cv * mean) ** 2
+        self.variance = _variance(self.mean, cv)
         self._sigma = math.sqrt(math.log1p(cv * cv))
-        self._mu = math.log(mean) - self._sigma**2 / 2
+        self._mu = math.log(mean) - self._sigma * self._sigma / 2
 
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.lognormal(self._mu, self._sigma, n)
@@ -75,8 +90,11 @@ class Gamma:
     """Gamma with the given mean and coefficient of variation (shape 1/cv^2)."""
 
     def __init__(self, mean: float, cv: float):
+        _positive_finite(mean=mean, cv=cv)
+        if cv < 1e-150:  # 1 / cv^2 would overflow; the spec keeps cv >= 0.001
+            raise ValueError(f"cv {cv!r} is too small for a gamma distribution (use a deterministic one)")
         self.mean = float(mean)
-        self.variance = (cv * mean) ** 2
+        self.variance = _variance(self.mean, cv)
         self._shape = 1.0 / (cv * cv)
         self._scale = self.mean / self._shape
 

@@ -6,9 +6,11 @@ frozen, so a validated scenario is plain immutable data that the simulator canno
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from sim.spec.bounds import bound_for, bound_validator, is_numeric
 
 
 class StrictModel(BaseModel):
@@ -19,6 +21,22 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every numeric field its physical bound (sim.spec.bounds) as a field validator."""
+        super().__pydantic_init_subclass__(**kwargs)
+        added = False
+        for name, info in cls.model_fields.items():
+            bound = bound_for(cls.__name__, name)
+            if bound is None or not is_numeric(info.annotation):
+                continue
+            if any(getattr(getattr(m, "func", None), "sim_bound", False) for m in info.metadata):
+                continue  # inherited from a parent model that has it already
+            info.metadata.append(AfterValidator(bound_validator(bound)))
+            added = True
+        if added:
+            cls.model_rebuild(force=True, raise_errors=False)
 
 
 class ExponentialSpec(StrictModel):
@@ -71,3 +89,4 @@ DistributionSpec = Annotated[
 ]
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+

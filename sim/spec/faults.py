@@ -43,6 +43,13 @@ class TargetSpec(StrictModel):
     all: bool = Field(False, description="Every component the fault kind can act on (alone, or with filters: "
                                          "every match, said explicitly).")
 
+    @field_validator("labels")
+    @classmethod
+    def _some_labels(cls, labels: dict[str, str] | None) -> dict[str, str] | None:
+        if labels is not None and not labels:
+            raise ValueError("empty: give at least one label to match (or all: true for every component)")
+        return labels
+
     @model_validator(mode="after")
     def _one_narrowing(self) -> TargetSpec:
         if self.count is not None and self.percent is not None:

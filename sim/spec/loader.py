@@ -14,11 +14,13 @@ import yaml
 from pydantic import ValidationError
 
 from sim.spec import overrides
+from sim.spec.bounds import bounded_schema, fmt_number
 from sim.spec.inventory import check_fault_targets
 from sim.spec.names import check_names
 from sim.spec.paths import resolve_trace_paths
 from sim.spec.scenario import Problem, Scenario, check_references
 from sim.spec.source import SourceError, check_characters, check_yaml_shape, line_col, read_text
+from sim.spec.work import DEFAULT_MAX_EVENTS, check_work
 
 
 class ScenarioError(Exception):
@@ -72,7 +74,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value[:40]}' (a string; write numbers and true/false without quotes)"
     if isinstance(value, int | float):
-        return f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+        return fmt_number(value)
     if value is None:
         return "null"
     return f"a {'mapping' if isinstance(value, dict) else 'list' if isinstance(value, list) else 'value'}"
@@ -103,23 +105,32 @@ def _pydantic_problems(err: ValidationError, data: Any) -> list[Problem]:
     return problems
 
 
-def parse_scenario(data: Any) -> Scenario:
-    """Validate a scenario given as plain data (a dict, as from YAML or JSON)."""
+def parse_scenario(data: Any, max_events: int | None = DEFAULT_MAX_EVENTS) -> Scenario:
+    """Validate a scenario given as plain data (a dict, as from YAML or JSON).
+
+    Beyond the schema: every number within its physical bound (sim.spec.bounds), names, references,
+    fault targets, and the run's estimated work within ``max_events`` (sim.spec.work; None: no limit).
+    """
     if not isinstance(data, dict):
         raise ScenarioError([Problem("(scenario)", "a scenario must be a mapping of sections")])
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_pydantic_problems(err, data)) from None
+    except RecursionError:
+        raise ScenarioError([Problem("(scenario)", "nested too deeply")]) from None
     problems = check_names(scenario) + check_references(scenario)
     if not problems:
         problems = check_fault_targets(scenario)
+    if not problems:
+        problems = check_work(scenario, max_events)
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
-def load_scenario(source: str | Path, changes: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(source: str | Path, changes: dict[str, Any] | None = None,
+                  max_events: int | None = DEFAULT_MAX_EVENTS) -> Scenario:
     """Read and validate a scenario YAML file; ``builtin:NAME`` names a shipped scenario.
 
     Only a regular file is read (see sim.spec.source); relative trace paths in it are taken
@@ -128,7 +139,7 @@ def load_scenario(source: str | Path, changes: dict[str, Any] | None = None) -> 
     A file with a ``base: other.yaml`` key is an overlay, merged onto its base (see sim.spec.overrides).
     ``changes`` maps dotted paths to values (``{"pools.gpu.replicas": 10}``), applied before validation.
     """
-    return _parse_with_changes(load_scenario_data(source), changes or {})
+    return _parse_with_changes(load_scenario_data(source), changes or {}, max_events)
 
 
 def load_scenario_data(source: str | Path, _seen: tuple[Path, ...] = ()) -> Any:
@@ -166,15 +177,15 @@ def with_changes(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
     return _parse_with_changes(scenario.model_dump(exclude_unset=True), changes)
 
 
-def _parse_with_changes(data: Any, changes: dict[str, Any]) -> Scenario:
+def _parse_with_changes(data: Any, changes: dict[str, Any], max_events: int | None = DEFAULT_MAX_EVENTS) -> Scenario:
     if not changes:
-        return parse_scenario(data)
+        return parse_scenario(data, max_events)
     try:
         changed, landed = overrides.apply_changes(data, changes)
     except overrides.OverrideError as err:
         raise ScenarioError([Problem(err.path, err.reason)]) from None
     try:
-        return parse_scenario(changed)
+        return parse_scenario(changed, max_events)
     except ScenarioError as err:
         raise ScenarioError([_name_change(p, landed) for p in err.problems]) from None
 
@@ -208,7 +219,8 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_scenario_text(text: str, origin: str = "<text>", base_dir: Path | None = None) -> Scenario:
+def parse_scenario_text(text: str, origin: str = "<text>", base_dir: Path | None = None,
+                        max_events: int | None = DEFAULT_MAX_EVENTS) -> Scenario:
     """Validate a scenario given as YAML text; syntax errors name the line and column.
 
     ``base_dir``: the folder relative trace paths are resolved against (the scenario file's).
@@ -218,7 +230,7 @@ def parse_scenario_text(text: str, origin: str = "<text>", base_dir: Path | None
         raise ScenarioError([Problem(origin, EMPTY)])
     if base_dir is not None:
         data = resolve_trace_paths(data, base_dir)
-    return parse_scenario(data)
+    return parse_scenario(data, max_events)
 
 
 def _read_yaml(text: str, origin: str) -> Any:
@@ -263,4 +275,4 @@ def _resolve(source: str | Path) -> Path:
 
 def json_schema() -> str:
     """The JSON Schema of a scenario file, for editor completion."""
-    return json.dumps(Scenario.model_json_schema(), indent=2, sort_keys=True)
+    return json.dumps(bounded_schema(Scenario.model_json_schema()), indent=2, sort_keys=True)

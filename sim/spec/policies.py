@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.spec.common import Name, StrictModel
 
@@ -315,6 +315,17 @@ class RolloutSpec(StrictModel):
         description="Share of the pool updated at each step; the first is the canary.",
     )
     bake_time_s: float = Field(60.0, gt=0, description="Observation time after each step.")
+
+    @field_validator("steps_percent")
+    @classmethod
+    def _increasing(cls, steps: list[float]) -> list[float]:
+        for j, step in enumerate(steps):
+            if not 0 < step <= 100:
+                raise ValueError(f"[{j}] is {step:g}: each step is a share of the pool in (0, 100]")
+            if j and step <= steps[j - 1]:
+                raise ValueError(f"[{j}] is {step:g}, not above the step before ({steps[j - 1]:g}): "
+                                 "steps must increase")
+        return steps
     auto_rollback: bool = Field(True, description="Roll back when the updated replicas breach max_error_rate.")
     max_error_rate: float | None = Field(None, ge=0, le=1, description="Default: 1 - slo.availability.")
 

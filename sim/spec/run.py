@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from sim.spec.bounds import YEAR_S, fmt_number
 from sim.spec.common import StrictModel
+
+MAX_DURATION_S = YEAR_S
+"""A year of simulated time (the bound of every _s field)."""
+
+MAX_BUCKETS = 100_000
+"""Time-series buckets of one run: about 300 MB of metrics (a million ran out of memory)."""
 
 
 class RunSpec(StrictModel):
@@ -74,6 +81,9 @@ class RunSpec(StrictModel):
     @classmethod
     def _few_enough_buckets(cls, bucket_s: float, info: ValidationInfo) -> float:
         duration_s = info.data.get("duration_s")
-        if duration_s is not None and duration_s / bucket_s > 1_000_000:
-            raise ValueError("too small for duration_s (more than 1,000,000 buckets)")
+        if duration_s is not None and duration_s > MAX_DURATION_S:
+            return bucket_s  # the duration's own bound names the problem (sim.spec.bounds)
+        if duration_s is not None and duration_s / bucket_s > MAX_BUCKETS:
+            raise ValueError(f"too small for duration_s: {fmt_number(duration_s / bucket_s)} buckets, more than "
+                             f"{MAX_BUCKETS:,} (each holds latency histograms: about 3 KB)")
         return bucket_s

@@ -146,6 +146,29 @@ def check_references(scenario: Scenario) -> list[Problem]:
             problems.append(Problem(f"faults[{i}].at_s", f"starts at {fault.at_s} s, after the run ends"))
         elif fault.duration_s is not None and fault.at_s + fault.duration_s > scenario.run.duration_s:
             problems.append(Problem(f"faults[{i}].duration_s", "the fault window ends after the run ends"))
+        else:
+            window_s = fault.duration_s if fault.duration_s is not None else scenario.run.duration_s - fault.at_s
+            ramp_s = getattr(fault, "ramp_s", 0.0)
+            if ramp_s > window_s:
+                problems.append(Problem(f"faults[{i}].ramp_s",
+                                        f"{ramp_s:g} s is longer than the fault's window ({window_s:g} s)"))
+    problems.extend(_check_rate_limit_classes(scenario))
     problems.extend(Problem(path, reason) for path, reason in
                     check_monitoring(scenario.monitoring, fault_ids, scenario.run.duration_s))
+    return problems
+
+
+def _check_rate_limit_classes(scenario: Scenario) -> list[Problem]:
+    """Every rate-limit class names a client class (a typo would silently limit nobody)."""
+    known = sorted({c.client_class or c.name for c in scenario.workload.clients})
+    limits = [("policies.rate_limit", scenario.policies.rate_limit)] + [
+        (f"topology.load_balancers[{i}].rate_limit", lb.rate_limit)
+        for i, lb in enumerate(scenario.topology.load_balancers) if lb.rate_limit is not None
+    ]
+    problems = []
+    for where, limit in limits:
+        for name in limit.classes:
+            if name not in known:
+                problems.append(Problem(f"{where}.classes.{name}",
+                                        f"no client has class '{name}' (client classes: {', '.join(known)})"))
     return problems

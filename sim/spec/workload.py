@@ -17,12 +17,25 @@ class RateStep(StrictModel):
     rate_rps: float = Field(ge=0, description="Arrival rate from at_s on.")
 
 
+def _distinct_steps(schedule: list[RateStep]) -> list[RateStep]:
+    """Two steps at the same time would leave the rate to their order: an error, not 'the larger wins'."""
+    first: dict[float, int] = {}
+    for j, step in enumerate(schedule):
+        if step.at_s in first:
+            raise ValueError(f"steps [{first[step.at_s]}] and [{j}] both start at {step.at_s:g} s "
+                             "(give one rate per time)")
+        first[step.at_s] = j
+    return schedule
+
+
 class PoissonArrivals(StrictModel):
     """Open-loop Poisson arrivals; rate_rps until the first schedule step, then each step's rate."""
 
     kind: Literal["poisson"]
     rate_rps: float = Field(ge=0, description="Arrival rate before the first schedule step.")
     schedule: list[RateStep] = Field(default_factory=list, description="Rate changes over time (piecewise constant).")
+
+    _steps = field_validator("schedule")(_distinct_steps)
 
 
 class GammaArrivals(StrictModel):
@@ -32,6 +45,8 @@ class GammaArrivals(StrictModel):
     rate_rps: float = Field(ge=0, description="Mean arrival rate before the first schedule step.")
     cv: float = Field(gt=0, description="Coefficient of variation of inter-arrival times.")
     schedule: list[RateStep] = Field(default_factory=list, description="Rate changes over time (piecewise constant).")
+
+    _steps = field_validator("schedule")(_distinct_steps)
 
 
 class TraceColumns(StrictModel):
