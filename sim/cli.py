@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sim import __version__
 
 DEFAULT_MAX_EVENTS = 100_000_000
 """sim.spec.work.DEFAULT_MAX_EVENTS, repeated here so that --help need not import the schema (a test
@@ -132,21 +137,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.engine.traces import TraceError
     from sim.experiment.run import run
     from sim.report.files import write_run
+    from sim.report.manifest import OutDirError
 
     scenario = _load(args.scenario, check_traces=True, changes=_changes(args), max_events=args.max_events)
-    out = _run_dir_for(scenario, args.out)
-    if out.exists() and not out.is_dir():
-        print(f"{out}: exists and is not a directory", file=sys.stderr)
-        return 2
+    out, created = _prepare_out(scenario, args.out)
     try:
         result = run(scenario, args.seed, record_requests=args.record_requests, progress=True)
     except TraceError as err:
+        _forget_out(out, created)
         print(f"workload: {err}", file=sys.stderr)
         return 2
+    except BaseException:
+        _forget_out(out, created)
+        raise
     try:
         write_run(result, out, figures=not args.no_figures)
-    except OSError as err:
-        print(f"{out}: cannot write results ({err.strerror or err})", file=sys.stderr)
+    except (OSError, OutDirError) as err:
+        print(f"{out}: cannot write results ({getattr(err, 'strerror', None) or err})", file=sys.stderr)
         return 2
     # with --json, stdout carries the JSON document only; the words go to stderr
     say = sys.stderr if args.json else sys.stdout
@@ -157,6 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         report, analysis = build_report(result, out)
         write_analysis(analysis, out)
+        _record_report(out, "analysis.json")
         print(f"report in {report}", file=say)
     else:
         analysis = analyze(result)
@@ -165,6 +173,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(run_json(result.summary, analysis, out, report))
     return check_exit_code(analysis) if args.check else 0
+
+
+def _prepare_out(scenario, out_arg: str | None) -> tuple[Path, bool]:
+    """The results folder, checked before the simulation: new, empty or chaossim's own run, and writable.
+
+    Exits 2 with one line otherwise (``--out ''``, a user's folder, no permission). Returns the folder
+    and whether it was created here (removed again if the run fails before writing).
+    """
+    from sim.report.manifest import OutDirError, prepare_out_dir
+
+    try:
+        if out_arg == "":
+            raise OutDirError("--out: give a folder for the results (an empty path is not one)")
+        out = _run_dir_for(scenario, out_arg)
+        return out, prepare_out_dir(out)
+    except OutDirError as err:
+        print(err, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _forget_out(out: Path, created: bool) -> None:
+    """Remove a results folder this command created if nothing was written into it."""
+    if created:
+        try:
+            out.rmdir()
+        except OSError:
+            pass
+
+
+def _record_report(run_dir: Path | str, *names: str) -> None:
+    """List report.html, the report's figures and the given files in the run directory's manifest."""
+    from sim.report.manifest import add_files
+
+    run_dir = Path(run_dir)
+    figures = sorted(f"figures/{p.name}" for p in (run_dir / "figures").glob("*") if p.is_file())
+    add_files(run_dir, [n for n in ("report.html", *figures) if (run_dir / n).exists()] + list(names))
 
 
 def _run_dir_error(err: Exception) -> int:
@@ -182,8 +226,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     except RunDirError as err:
         return _run_dir_error(err)
     print(format_analysis(a))
-    print(f"wrote {write_analysis(a, args.run_dir)}")
+    path = write_analysis(a, args.run_dir)
+    _record_files(args.run_dir, "analysis.json")
+    print(f"wrote {path}")
     return 0
+
+
+def _record_files(run_dir: str, *names: str) -> None:
+    from sim.report.manifest import add_files
+
+    add_files(Path(run_dir), names)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -194,6 +246,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         path, a = build_report(Path(args.run_dir))
     except RunDirError as err:
         return _run_dir_error(err)
+    _record_report(args.run_dir)
     print(verdict_line(a))
     print(f"wrote {path}")
     return 0
@@ -221,7 +274,16 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from sim.report.figures import save_topology
 
     scenario = _load(args.scenario, changes=_changes(args))
+    if args.out == "":
+        print("--out: give a file for the figure (an empty path is not one)", file=sys.stderr)
+        return 2
     out = Path(args.out) if args.out else Path(f"{scenario.name}-topology.png")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        print(f"{out}: exists; chaossim does not overwrite it without --force", file=sys.stderr)
+        return 2
+    if out.is_dir():
+        print(f"{out}: is a directory, not a file for the figure", file=sys.stderr)
+        return 2
     try:
         save_topology(topology_graph(scenario), out)
     except OSError as err:
@@ -494,6 +556,7 @@ def seed_arg(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chaossim", description="Chaos-engineering simulator for AI serving stacks.")
+    p.add_argument("--version", action="version", version=f"chaossim {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="simulate a scenario and write its results")
     r.add_argument("scenario", nargs="?", default=DEMO, help="scenario YAML (default: the built-in demo)")
@@ -525,15 +588,52 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("graph", help="draw a scenario's topology as PNG")
     g.add_argument("scenario")
     g.add_argument("--out", default=None, help="PNG path (default: <scenario>-topology.png)")
+    g.add_argument("--force", action="store_true", help="overwrite the PNG if it exists")
     _set_arg(g)
     g.set_defaults(func=cmd_graph)
     add_experiment_commands(sub)
     return p
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt so that every cleanup runs."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe (``chaossim schema | head``): send what is left to /dev/null, say nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (captured by a test)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return args.func(args)
+    """Run one command. Ctrl-C exits 130 and SIGTERM 143 with one line, after temporary files are removed
+    (the writers remove theirs when interrupted); a closed stdout pipe exits 141 without a word."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        args = parser().parse_args(argv)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
+    except KeyboardInterrupt:
+        print("chaossim: interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("chaossim: terminated", file=sys.stderr)
+        return 143
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

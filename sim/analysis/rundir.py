@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.engine.histogram import N_BINS
 from sim.engine.timeline import Cause, Transition
 from sim.observe.result import RunResult
 from sim.spec.scenario import Scenario
+from sim.spec.source import SourceError, check_characters, check_yaml_shape
 
 REQUIRED_FILES = ("summary.json", "timeseries.csv", "states.csv", "faults.json", "scenario.yaml")
 
@@ -85,8 +86,69 @@ def read_histograms(path: Path, n_buckets: int) -> dict[str, np.ndarray]:
 
 def _scenario_of(text: str) -> Scenario:
     """The run's scenario as it was run; its cross-references were checked then (and trace files may
-    be relative to where it ran), so only the schema is checked here."""
+    be relative to where it ran), so only the schema is checked here (after the YAML's own shape:
+    a hand-edited file may nest 500 levels deep or hide an alias bomb)."""
+    try:
+        check_characters(text)
+        check_yaml_shape(text)
+    except SourceError as err:
+        raise ValueError(str(err)) from None
     return Scenario.model_validate(yaml.safe_load(text))
+
+
+class _Open(BaseModel):
+    """Strict types for the keys the analysis reads; other keys pass (a newer chaossim may add some)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+
+Number = float | None
+
+
+class _Accounting(_Open):
+    arrivals: int = Field(ge=0)
+    ended: int = Field(ge=0)
+    in_flight_at_end: int = Field(ge=0)
+    balanced: bool
+    outcomes: dict[str, int]
+
+
+class _Measured(_Open):
+    window_s: tuple[float, float] = Field(strict=False)
+    availability: Number
+    goodput_rps: float
+    ended: int = Field(ge=0)
+    failures: dict[str, int]
+    outcomes: dict[str, int]
+    latency_s: dict[str, Number]
+    ttft_s: dict[str, Number]
+
+
+class _Summary(_Open):
+    """What every summary.json holds (sim.observe.result writes it)."""
+
+    scenario: str
+    seed: int = Field(ge=0)
+    duration_s: float = Field(gt=0)
+    warmup_s: float = Field(ge=0)
+    attempts_per_request: Number
+    accounting: _Accounting
+    measured: _Measured
+
+
+def check_summary(data: Any) -> dict[str, Any]:
+    """summary.json's data if it has the shape of a run's summary; ValueError naming the first bad key."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a run summary (a JSON {type(data).__name__.replace('dict', 'object')}, "
+                         "not an object)")
+    try:
+        _Summary.model_validate(data)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc = ".".join(str(x) for x in first["loc"]) or "(summary)"
+        reason = "missing" if first["type"] == "missing" else first["msg"].lower()
+        raise ValueError(f"not a run summary ({loc}: {reason})") from None
+    return data
 
 
 def load_run(run_dir: str | Path) -> RunResult:
@@ -113,12 +175,13 @@ def load_run(run_dir: str | Path) -> RunResult:
             first = err.errors(include_url=False)[0]
             loc = ".".join(str(x) for x in first["loc"]) or "(scenario)"
             raise RunDirError(f"{path}: not a valid scenario ({loc}: {first['msg']})") from None
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
-            raise RunDirError(f"{path}: cannot be read ({err.__class__.__name__}: {err})") from None
+        except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError) as err:
+            detail = " ".join(str(err).split())[:200]
+            raise RunDirError(f"{path}: cannot be read ({err.__class__.__name__}: {detail})") from None
 
     text = read("scenario.yaml", lambda p: p.read_text(encoding="utf-8"))
     scenario = read("scenario.yaml", lambda p: _scenario_of(text))
-    summary = read("summary.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    summary = read("summary.json", lambda p: check_summary(json.loads(p.read_text(encoding="utf-8"))))
     ts = read("timeseries.csv", read_timeseries)
     n = len(ts.get("t_s", []))
     return RunResult(

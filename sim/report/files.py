@@ -2,7 +2,7 @@
 
 Every file is written to a temporary name in the same directory and renamed into place, so an
 interrupted run never leaves a half-written file. ``summary.json`` is written last: its presence
-means the run directory is complete.
+means the run directory is complete. ``manifest.json`` lists what chaossim wrote (sim.report.manifest).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.observe.result import RunResult
 from sim.report.atomic import atomic_write_text
+from sim.report.manifest import begin_run, write_manifest
 
 
 def to_json(data: Any) -> str:
@@ -63,19 +64,23 @@ def histograms_csv(histograms: dict[str, np.ndarray]) -> str:
     return buf.getvalue()
 
 
-STALE_ON_RERUN = ("summary.json", "requests.csv", "analysis.json", "report.html", "timeline.png", "swimlanes.png")
-
-
 def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Path]:
-    """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml, histograms.csv (and figures)."""
+    """Write summary.json, timeseries.csv, states.csv, faults.json, scenario.yaml, histograms.csv (and figures).
+
+    ``out_dir`` must be new, empty or a run directory (sim.report.manifest): a rerun first deletes
+    the files the old manifest lists, then writes; manifest.json lists what was written.
+    """
     import yaml
 
     out_dir = Path(out_dir)
-    written = []
-    # A rerun into the same directory: first remove what marks a complete run and what this run may not
-    # rewrite, so an interrupted rerun never leaves the old summary.json next to new files.
-    for stale in STALE_ON_RERUN:
-        (out_dir / stale).unlink(missing_ok=True)
+    planned = ["timeseries.csv", "states.csv", "faults.json", "scenario.yaml", "summary.json"]
+    planned += ["requests.csv"] if result.requests is not None else []
+    planned += ["histograms.csv"] if getattr(result, "histograms", None) else []
+    planned += ["timeline.png", "swimlanes.png"] if figures else []
+    # The old summary.json (the completeness mark) goes first, so an interrupted rerun never leaves it
+    # next to new files; the manifest lists old and new files until the run is written.
+    begin_run(out_dir, planned)
+    written: list[Path] = []
 
     def put(name: str, text: str) -> None:
         atomic_write_text(out_dir / name, text)
@@ -97,4 +102,5 @@ def write_run(result: RunResult, out_dir: Path, figures: bool = True) -> list[Pa
         written.append(path)
         written.append(save_swimlanes(result, out_dir / "swimlanes.png"))
     put("summary.json", to_json(result.summary))
+    write_manifest(out_dir, [p.name for p in written])
     return written

@@ -72,7 +72,7 @@ BY_NAME: dict[str, Bound] = {
     "priority": _b(1000, "priority classes"),
     "seed": _b(2**64 - 1, "(the largest 64-bit seed)"),
     # counts in policies and faults
-    "max_attempts": _b(100, "attempts per request"),
+    "max_attempts": _b(1_000_000, "attempts (start-ups may retry for hours)"),
     "max_retransmits": _b(30, "TCP retransmissions (Linux tcp_retries2 is 15)"),
     "max_unavailable": _b(10_000, "replicas"),
     "max_surge": _b(10_000, "replicas"),
@@ -108,6 +108,8 @@ BY_NAME: dict[str, Bound] = {
     "high": _b(1e9, "(seconds or tokens)"),
     "shape": _b(20.0, "(Weibull shapes in reliability data are 0.5 to 5)", low=0.1),
     "time_scale": _b(1e6, "(replay speed)", low=1e-3),
+    "start_offset": _b(YEAR_S, "(a year of trace time)"),
+    "block_tokens": _b(1_000_000, "tokens per prefix block"),
     "reimage_per_hour": _b(1e6, "nodes per hour"),
     # shares (their fields bound them already; listed so that every number has its bound here)
     **{name: _b(1.0, "(a share)") for name in (
