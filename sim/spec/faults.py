@@ -739,7 +739,7 @@ FAULT_MODELS: dict[str, type[FaultBase]] = {
 
 def _fault_tag(value: Any) -> str:
     kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-    return kind if kind in FAULT_MODELS else "unknown-kind"
+    return kind if isinstance(kind, str) and kind in FAULT_MODELS else "unknown-kind"  # kind may be a list
 
 
 FaultSpec = Annotated[

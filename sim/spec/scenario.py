@@ -45,12 +45,22 @@ class Scenario(StrictModel):
     run: RunSpec = Field(default_factory=RunSpec, description="Duration, warm-up, seed and metric resolution.")
 
 
+MAX_PROBLEM_CHARS = 600
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a scenario: where (dotted path) and why."""
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        # One line, of readable length, whatever input a reason echoes (a 10 KB unknown kind, a newline).
+        for name in ("path", "reason"):
+            text = " ".join(str(getattr(self, name)).split())
+            object.__setattr__(self, name, text if len(text) <= MAX_PROBLEM_CHARS else
+                               text[: MAX_PROBLEM_CHARS - 5] + " ...")
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

@@ -1,9 +1,10 @@
 """The hostile corpus: every bad scenario file gets exit 2 and one line naming its field or file.
 
-Each file in corpus/ starts with ``# class:`` (names, sizes, numbers, silent, files: the classes of
-issue 13) and ``# expect:`` (text the one error line must contain: the field path, or the line and
-column for YAML problems). All files go through ``chaossim validate`` and ``chaossim run`` in one
-process under a memory limit, each under its own timeout (tests/hostile/harness.py).
+Each file in corpus/ (the trace files it names are in corpus/traces/) starts with ``# class:``
+(names, sizes, numbers, silent, files: the classes of issue 13) and ``# expect:`` (text the one
+error line must contain: the field path, or the line and column for YAML problems). All files go
+through ``chaossim validate`` and ``chaossim run`` in one process under a memory limit, each under
+its own timeout (tests/hostile/harness.py).
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ def header(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict[tuple[str, str], dict]:
-    work = tmp_path_factory.mktemp("corpus")
-    for path in FILES:
-        shutil.copy(path, work / path.name)
+    work = tmp_path_factory.mktemp("corpus") / "corpus"
+    shutil.copytree(CORPUS, work)  # with traces/: trace paths are relative to the scenario's folder
     invocations = []
     for path in FILES:
         invocations.append(["validate", path.name])
