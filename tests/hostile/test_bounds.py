@@ -94,3 +94,9 @@ def test_work_limit_names_the_flag_and_can_be_raised(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
     proc = chaossim_limited("validate", str(corpus), "--max-events", "-3")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--max-events" in proc.stderr
+
+
+def test_the_command_line_default_is_the_spec_default():
+    import sim.cli
+
+    assert sim.cli.DEFAULT_MAX_EVENTS == DEFAULT_MAX_EVENTS
