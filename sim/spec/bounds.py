@@ -110,6 +110,7 @@ BY_NAME: dict[str, Bound] = {
     "time_scale": _b(1e6, "(replay speed)", low=1e-3),
     "start_offset": _b(YEAR_S, "(a year of trace time)"),
     "block_tokens": _b(1_000_000, "tokens per prefix block"),
+    "model_mix": _b(1e9, "(a relative weight)"),
     "reimage_per_hour": _b(1e6, "nodes per hour"),
     # shares (their fields bound them already; listed so that every number has its bound here)
     **{name: _b(1.0, "(a share)") for name in (
@@ -165,6 +166,12 @@ def bound_validator(bound: Bound) -> Callable[[Any], Any]:
     """A field validator enforcing ``bound`` on a number, or on each number of a list."""
 
     def check(value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                reason = _violation(item, bound)
+                if reason is not None:
+                    raise ValueError(f"{key}: {reason}")
+            return value
         if isinstance(value, list | tuple):
             for i, item in enumerate(value):
                 reason = _violation(item, bound)
@@ -181,14 +188,13 @@ def bound_validator(bound: Bound) -> Callable[[Any], Any]:
 
 
 def is_numeric(annotation: Any) -> bool:
-    """Whether a field's type is a number, an optional number or a list of numbers (not bool, not dict)."""
+    """Whether a field's type is a number, an optional number, or a list or mapping of numbers (not bool)."""
     if annotation is bool:
         return False
     if annotation in (int, float):
         return True
-    origin = get_origin(annotation)
-    if origin is dict:
-        return False
+    if get_origin(annotation) is dict:
+        return is_numeric(get_args(annotation)[1])
     return any(is_numeric(arg) for arg in get_args(annotation) if not isinstance(arg, str | int | float))
 
 
