@@ -85,6 +85,14 @@ class LogHistogram:
         if value > self.max:
             self.max = value
 
+    def add_binned(self, i: int, value: float) -> None:
+        """Add ``value`` whose bin ``i`` (``bin_index(value)``) the caller already found for another histogram."""
+        self.counts[i] += 1
+        self.count += 1
+        self.total += value
+        if value > self.max:
+            self.max = value
+
     @property
     def mean(self) -> float:
         return self.total / self.count if self.count else float("nan")

@@ -8,10 +8,11 @@ arrives, outcomes and latencies when it ends.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 
 import numpy as np
 
-from sim.engine.histogram import N_BINS, LogHistogram, bin_index
+from sim.engine.histogram import N_BINS, THRESHOLDS, LogHistogram
 from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Request
 
 _SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
@@ -48,24 +49,24 @@ class MetricsRecorder:
         self.since_ended = 0
         self.since_not_success = 0
 
-    def _bucket(self, t: float) -> int:
-        b = int(t / self.bucket_s)
-        return b if b < self.n_buckets else self.n_buckets - 1
-
     def arrival(self, t: float) -> None:
         """A new request entered the system."""
-        self.arrivals[self._bucket(t)] += 1
+        b = int(t / self.bucket_s)
+        self.arrivals[b if b < self.n_buckets else self.n_buckets - 1] += 1
         self.total_arrivals += 1
 
     def attempt(self, t: float) -> None:
         """A client sent an attempt (first try or retry)."""
-        self.attempts[self._bucket(t)] += 1
+        b = int(t / self.bucket_s)
+        self.attempts[b if b < self.n_buckets else self.n_buckets - 1] += 1
         self.total_attempts += 1
 
     def outcome(self, req: Request, outcome: str, t: float, wait_s: float | None, server: str | None) -> None:
         """A request ended; called exactly once per request."""
         k = OUTCOME_INDEX[outcome]
-        b = self._bucket(t)
+        b = int(t / self.bucket_s)
+        if b >= self.n_buckets:
+            b = self.n_buckets - 1
         self.outcomes[b][k] += 1
         self.total_outcomes[k] += 1
         latency = t - req.t_arrival_s
@@ -79,21 +80,25 @@ class MetricsRecorder:
                     self.since_not_success += 1
             self._user(req.client, req.user, k, since)
         if k in _SERVED:
+            # each value is binned once (a binary search) for its bucket's histogram and the whole run's
             hist = self._lat_hist.get(b)
             if hist is None:
                 hist = self._lat_hist[b] = [0] * N_BINS
-            hist[bin_index(latency)] += 1
-            if req.ttft_s is not None:
+            i_lat = bisect_right(THRESHOLDS, latency)
+            hist[i_lat] += 1
+            ttft_s = req.ttft_s
+            if ttft_s is not None:
                 th = self._ttft_hist.get(b)
                 if th is None:
                     th = self._ttft_hist[b] = [0] * N_BINS
-                th[bin_index(req.ttft_s)] += 1
+                i_ttft = bisect_right(THRESHOLDS, ttft_s)
+                th[i_ttft] += 1
             if measured:
-                self.latency.add(latency)
-                if req.ttft_s is not None:
-                    self.ttft.add(req.ttft_s)
+                self.latency.add_binned(i_lat, latency)
+                if ttft_s is not None:
+                    self.ttft.add_binned(i_ttft, ttft_s)
                     if req.output_tokens > 1:
-                        self.tpot.add((latency - req.ttft_s) / (req.output_tokens - 1))
+                        self.tpot.add((latency - ttft_s) / (req.output_tokens - 1))
         if self.records is not None:
             self.records.append(
                 (req.id, req.client, req.user, req.t_arrival_s, t, outcome, req.attempts, latency,
