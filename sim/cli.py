@@ -272,6 +272,10 @@ def _compare_report(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"{out}: cannot write the comparison ({err.strerror or err})", file=sys.stderr)
         return 2
+    if path.resolve().parent == dirs[-1].resolve():  # written into the variant's run directory: chaossim's file
+        from sim.report.manifest import add_files
+
+        add_files(dirs[-1], [path.name])
     for r in cmp["runs"]:
         print(f"{r['label']}: steady state {r['headline']}")
     if not cmp["same_seed"]:
