@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.components.effects import Effects
-from sim.components.lifecycle import Holds
+from sim.components.lifecycle import HeldOutOfService, Holds
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 
 
-class Cache:
+class Cache(HeldOutOfService):
     """Keys are users modulo ``key_space``; entries live ``ttl_s``. ``flush()`` empties it (cold cache).
 
     The current caller's key is passed through ``key`` before ``call`` (set by the server from the
@@ -59,21 +59,9 @@ class Cache:
             self.entries[key] = self.world.env.now + self.ttl_s
         on_done(*args, ok)
 
-    def hold(self, key: str, cause: Cause | None) -> None:
-        """Down while ``key`` holds it: every entry is lost, lookups miss; ``cause`` is recorded."""
-        self.holds.add(key)
-        self.available = False
+    def _on_held(self) -> None:
+        """A cache that goes down loses every entry: lookups miss until it refills."""
         self.flush()
-        if cause is not None:
-            self.world.set_state(self.name, "down", cause, force=True)
-
-    def release(self, key: str, cause: Cause) -> bool:
-        """Let go of ``key``; True when nothing holds it any more: it answers again (empty)."""
-        if not self.holds.release(key):
-            return False
-        self.available = True
-        self.world.set_state(self.name, "healthy", cause)
-        return True
 
     def flush(self) -> None:
         """Lose every entry: the following requests miss and go to the database."""

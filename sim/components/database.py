@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from sim.components.effects import Effects
-from sim.components.lifecycle import Holds
+from sim.components.lifecycle import HeldOutOfService, Holds
 from sim.engine.distributions import Sampler
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 
 
-class Database:
+class Database(HeldOutOfService):
     """Serves queries with a service-time distribution; waits longer than connect_timeout_s fail.
 
     ``call(zone, on_done, *args)`` ends with ``on_done(*args, ok)``; the round trip from the caller's
@@ -47,21 +47,6 @@ class Database:
 
     def _effect_changed(self, name: str, value: float) -> None:
         self.slow_factor = value
-
-    def hold(self, key: str, cause: Cause | None) -> None:
-        """Refuse connections while ``key`` holds it; ``cause`` is recorded (a forced down)."""
-        self.holds.add(key)
-        self.available = False
-        if cause is not None:
-            self.world.set_state(self.name, "down", cause, force=True)
-
-    def release(self, key: str, cause: Cause) -> bool:
-        """Let go of ``key``; True when nothing holds it any more: it answers again."""
-        if not self.holds.release(key):
-            return False
-        self.available = True
-        self.world.set_state(self.name, "healthy", cause)
-        return True
 
     def promote(self, zone: str, holds: set[str], cause: Cause) -> None:
         """A standby in ``zone`` becomes the primary: held only by ``holds`` (outages of its zone), it

@@ -90,6 +90,39 @@ class Holds:
         return iter(sorted(self._keys))
 
 
+class HeldOutOfService:
+    """The port's ``hold`` / ``release`` for a component that is simply up or down (a database, a cache, a
+    load balancer): ``available`` is False while any hold is on and True again when the last lets go. A
+    subclass says what being held costs it (``_on_held``) and which state it returns to (``_released_state``)."""
+
+    holds: Holds
+    available: bool
+    world: Any
+    name: str
+
+    def hold(self, key: str, cause: Cause | None) -> None:
+        """Out of service while ``key`` holds it; ``cause``, when given, is recorded (a forced down)."""
+        self.holds.add(key)
+        self.available = False
+        self._on_held()
+        if cause is not None:
+            self.world.set_state(self.name, "down", cause, force=True)
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """Let go of ``key``; True when nothing holds it any more: it serves again."""
+        if not self.holds.release(key):
+            return False
+        self.available = True
+        self.world.set_state(self.name, self._released_state(), cause)
+        return True
+
+    def _on_held(self) -> None:
+        """What being held costs beyond refusing work (nothing by default)."""
+
+    def _released_state(self) -> str:
+        return "healthy"
+
+
 class Lifecycle:
     """The state machine of one replica (see the module docstring).
 

@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from sim.components.effects import Effects
-from sim.components.lifecycle import Holds
+from sim.components.lifecycle import HeldOutOfService, Holds
 from sim.components.policies import BalancerPolicies
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import SERVED, Attempt
@@ -25,7 +25,7 @@ LB_RETRIED = frozenset(("server_error", "rejected", "dependency_error", "network
 """Failures a load balancer retries on another replica (Envoy retry_on 5xx, reset, connect-failure)."""
 
 
-class LoadBalancer:
+class LoadBalancer(HeldOutOfService):
     """Holds its policies (``BalancerPolicies``: balancing, readiness checks, outlier detection, panic,
     retries, rate limiting, fallback); answers no_healthy_upstream when no replica is in rotation.
 
@@ -67,20 +67,9 @@ class LoadBalancer:
         self._coin = UniformSampler(world.streams.get(name, "fallback"))
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
 
-    def hold(self, key: str, cause: Cause | None) -> None:
-        """Down while ``key`` holds it (a zone outage, a deletion): every attempt fails; ``cause`` is recorded."""
-        self.holds.add(key)
-        self.available = False
-        if cause is not None:
-            self.world.set_state(self.name, "down", cause, force=True)
-
-    def release(self, key: str, cause: Cause) -> bool:
-        """Let go of ``key``; True when nothing holds it any more: it routes again (its rotation's state)."""
-        if not self.holds.release(key):
-            return False
-        self.available = True
-        self.world.set_state(self.name, self.rotation_state(), cause)
-        return True
+    def _released_state(self) -> str:
+        """Back to its rotation's state once nothing holds it."""
+        return self.rotation_state()
 
     def start(self) -> None:
         if self.health is not None:
