@@ -28,27 +28,21 @@ def _umask() -> int:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write bytes to ``path`` via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_with(path, lambda tmp: tmp.write_bytes(data), suffix=".tmp")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_with(path: Path, writer: Callable[[Path], None]) -> None:
-    """Let ``writer`` produce a file at a temporary path (e.g. matplotlib's savefig), then rename it."""
+def atomic_write_with(path: Path, writer: Callable[[Path], None], suffix: str | None = None) -> None:
+    """Let ``writer`` produce a file at a temporary path (e.g. matplotlib's savefig), then rename it.
+
+    The temporary file is hidden (a leading dot) beside ``path`` and ends in ``suffix`` (default: the
+    path's own, which tells writers such as savefig the format); it is removed if anything fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix,
+                               dir=path.parent)
     os.close(fd)
     try:
         writer(Path(tmp))
