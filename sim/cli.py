@@ -325,6 +325,29 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    """``chaossim list [FOLDER]``: every shipped scenario as its builtin: name and one line, by folder."""
+    from sim.spec.library import FOLDER_TITLES, catalogue, folders
+
+    known = folders()
+    if args.folder is not None and args.folder not in known:
+        return _bad(f"list: no folder '{args.folder}' in the library (folders: {', '.join(known)})")
+    entries = catalogue(args.folder)
+    width = max((len(e.name) for e in entries), default=0)
+    for folder in known:
+        group = [e for e in entries if e.folder == folder]
+        if not group:
+            continue
+        print(f"{folder}: {FOLDER_TITLES.get(folder, 'scenarios')} ({len(group)})")
+        for e in group:
+            text = e.line if e.problem is None else f"INVALID {e.problem}"
+            print(f"  {e.name:<{width}}  {text}")
+    invalid = sum(e.problem is not None for e in entries)
+    if invalid:
+        print(f"{invalid} scenario(s) do not validate: chaossim validate NAME shows every problem", file=sys.stderr)
+    return 0
+
+
 # --- experiments: replicate, compare, sweep, search (sim.experiment does the work) ---------------------------
 
 
@@ -626,6 +649,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="overwrite the PNG if it exists")
     _set_arg(g)
     g.set_defaults(func=cmd_graph)
+    ls = sub.add_parser("list", help="list every shipped scenario (runnable as builtin:<folder>/<name>)")
+    ls.add_argument("folder", nargs="?", default=None, help="only this folder (incidents, lessons, faults, ...)")
+    ls.set_defaults(func=cmd_list)
     add_experiment_commands(sub)
     return p
 

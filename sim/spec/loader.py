@@ -6,7 +6,6 @@ YAML is read with the safe loader only: nothing in a scenario is ever evaluated 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from sim.spec import overrides
 from sim.spec.bounds import bounded_schema, fmt_number
 from sim.spec.inventory import check_fault_targets
 from sim.spec.names import check_names
-from sim.spec.paths import resolve_trace_paths
+from sim.spec.paths import BuiltinError, builtin_file, resolve_trace_paths
 from sim.spec.scenario import Problem, Scenario, check_references
 from sim.spec.source import SourceError, check_characters, check_yaml_shape, line_col, read_text
 from sim.spec.work import DEFAULT_MAX_EVENTS, check_work
@@ -258,16 +257,13 @@ def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "scenarios_builtin"
-
-
 def _resolve(source: str | Path) -> Path:
     text = str(source)
     if text.startswith("builtin:"):
-        name = text[len("builtin:") :]
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]*", name):
-            raise ScenarioError([Problem(text, "not a built-in scenario name")])
-        return BUILTIN_DIR / f"{name}.yaml"
+        try:
+            return builtin_file(text[len("builtin:") :])
+        except BuiltinError as err:
+            raise ScenarioError([Problem(text, str(err))]) from None
     if not text:
         raise ScenarioError([Problem("(scenario)", "the scenario path is empty")])
     return Path(source)

@@ -17,11 +17,12 @@ import pytest
 import yaml
 
 from sim.spec import ScenarioError, json_schema, parse_scenario
+from sim.spec.paths import scenario_files
 from sim.spec.work import DEFAULT_MAX_EVENTS
 from tests.hostile.harness import assert_one_line, chaossim_limited
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((ROOT / "scenarios").rglob("*.yaml")) + [ROOT / "sim" / "scenarios_builtin" / "demo.yaml"]
+SCENARIOS = scenario_files(ROOT / "scenarios") + [ROOT / "sim" / "scenarios_builtin" / "demo.yaml"]
 
 
 def _numeric(prop: dict) -> bool:

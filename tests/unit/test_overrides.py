@@ -86,8 +86,10 @@ def test_with_changes_validates_where_model_copy_does_not(base_file):
 def test_with_changes_round_trips_every_shipped_scenario():
     from pathlib import Path
 
+    from sim.spec.paths import scenario_files
+
     root = Path(__file__).resolve().parents[2]
-    files = sorted(root.glob("scenarios/**/*.yaml")) + sorted(root.glob("sim/scenarios_builtin/*.yaml"))
+    files = scenario_files(root / "scenarios") + sorted(root.glob("sim/scenarios_builtin/*.yaml"))
     assert files
     for f in files:
         s = load_scenario(f)
