@@ -149,6 +149,7 @@ class Lifecycle:
             raise IllegalTransition(f"{server.name}: {server.state} -> {state} is not a legal move ({cause.text()})")
         server.state = state
         server.serving = state in SERVING_STATES
+        server.probe_inputs_changed()
         return self.world.set_state(server.name, state, cause)
 
     # --- crash, restart, cold start --------------------------------------------------------------

@@ -119,11 +119,15 @@ class LoadBalancer(HeldOutOfService):
         self.servers.append(server)
         self._out[server.name] = {"health_check"}
         self._rebuild()
+        if self.health is not None:
+            self.health.added(server)
         self._update_state(server, f"added {server.name}: {detail}", "autoscaling")
 
     def remove_server(self, server: Any, detail: str) -> None:
         """A replica leaves for good (scale-down)."""
         self.servers.remove(server)
+        if self.health is not None:
+            self.health.removed(server)
         self._in.discard(server.name)
         self._out.pop(server.name, None)
         server.ejections.pop(self.name, None)

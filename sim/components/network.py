@@ -54,6 +54,8 @@ class Network:
         self._loss: dict[tuple[str, str], Loss] = {}
         self._impairments: dict[str, tuple[list[tuple[str, str]], float, Loss | None]] = {}
         self._partitions: dict[str, tuple[str, frozenset[str]]] = {}
+        self.version = 0
+        """Counts the changes of impairments (what a readiness check re-probes every replica after)."""
         self.rng: np.random.Generator | None = None
         """Stream for loss draws; set by the first loss fault (``world.streams.get('network', 'loss')``)."""
 
@@ -80,6 +82,10 @@ class Network:
                     loss.max_retransmits)
             base += loss.rto_s * (2**k - 1)
         return base
+
+    def lossy(self, zone_a: str | None, zone_b: str | None) -> bool:
+        """Whether a hop between these zones loses packets (then each hop draws from the loss stream)."""
+        return bool(self._loss) and zone_a is not None and zone_b is not None and (zone_a, zone_b) in self._loss
 
     def cut(self, name_a: str, name_b: str) -> bool:
         """Whether a partition between these two components stops a direct call between them (cheap when none)."""
@@ -125,6 +131,7 @@ class Network:
         self._rebuild()
 
     def _rebuild(self) -> None:
+        self.version += 1
         self._extra = {}
         survive: dict[tuple[str, str], float] = {}
         first: dict[tuple[str, str], Loss] = {}

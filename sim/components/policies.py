@@ -32,6 +32,12 @@ class ReadinessCheck(Protocol):
 
     def start(self, world: Any, balancer: Any) -> None: ...
 
+    def added(self, server: Any) -> None:
+        """A replica joined the load balancer (autoscaling)."""
+
+    def removed(self, server: Any) -> None:
+        """A replica left the load balancer."""
+
 
 class OutlierDetection(Protocol):
     """Passive ejection: sees every reply the load balancer forwards."""

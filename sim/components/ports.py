@@ -70,6 +70,8 @@ class ReplicaPort(Port, Protocol):
 
     def probe_latency_s(self) -> float: ...
 
+    def probe_volatile(self) -> bool: ...
+
 
 @runtime_checkable
 class ClientPort(Port, Protocol):

@@ -71,6 +71,9 @@ class ServerBase:
         """Attempts accepted and not yet replied to (dependency stage, waiting, running)."""
         self.load_watchers: list[Any] = []
         """Called with the replica whenever ``outstanding`` changes (a least_outstanding index keeps current)."""
+        self.probe_watchers: list[Any] = []
+        """Called with the replica whenever what its probes read may have changed (its lifecycle state, an
+        effect): readiness checks probe only replicas whose outcome can have changed."""
         self.in_dependency: dict[Attempt, None] = {}
         """Attempts waiting on the dependency; a dict, not a set, so a crash fails them in arrival order
         (set order follows memory addresses and made same-seed runs differ)."""
@@ -93,7 +96,7 @@ class ServerBase:
         """Start-up queries to a shared database (``sim.components.startup.StartupQueries``), or None."""
         self.life = Lifecycle(self)
         self.memory = Memory(self)
-        self.effects = Effects(self.effect_names, self._effect_changed)
+        self.effects = Effects(self.effect_names, self._effect_set)
         self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON)) if queue_capacity else math.inf
         """With no waiting room (a loss system) there is no queue to overload."""
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
@@ -105,6 +108,10 @@ class ServerBase:
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed warm"))
 
     # --- effects ----------------------------------------------------------------------------------
+    def _effect_set(self, name: str, value: float) -> None:
+        self._effect_changed(name, value)
+        self.probe_inputs_changed()
+
     def _effect_changed(self, name: str, value: float) -> None:
         """Cache what the request path reads; act on what a change means (a hang's end answers the held work)."""
         if name == "slow_factor":
@@ -202,6 +209,17 @@ class ServerBase:
         if self.serving and self.memory.too_full_for_readiness():
             return False
         return self.serving and not self.hung and self.state != "draining"
+
+    def probe_volatile(self) -> bool:
+        """Whether the probe outcome can change without a notice to ``probe_watchers``: readiness that
+        follows memory in use (which grows with load and leaks)."""
+        return self.memory.readiness_mb < math.inf
+
+    def probe_inputs_changed(self) -> None:
+        """Tell the readiness checks that what a probe reads may have changed (the lifecycle calls it at
+        every move)."""
+        for watcher in self.probe_watchers:
+            watcher(self)
 
     def probe_latency_s(self) -> float:
         """Time the health endpoint takes to answer: PROBE_WORK_S scaled by the replica's slowness."""
