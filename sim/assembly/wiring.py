@@ -123,7 +123,8 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         stack.discovery = Discovery(world, "discovery", topo.discovery.ttl_s)
         stack.by_name["discovery"] = stack.discovery
         if topo.discovery.control_plane is not None:
-            cp = ControlPlane(world, "control-plane", topo.discovery.control_plane, lambda: len(stack.servers))
+            cp = ControlPlane(world, "control-plane", topo.discovery.control_plane,
+                              lambda: sum(1 for s in stack.servers if s.state != "down"))
             cp.dependents.append(stack.discovery)
             stack.discovery.control_plane = cp
             stack.discovery.record_ttl_s = topo.discovery.control_plane.record_ttl_s

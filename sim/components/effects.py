@@ -86,7 +86,12 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("arrival_rate", "multiply", 1.0, "Client arrival-rate multiplier (surges; 0 stops a population)."),
     Effect("poison_share", "add_cap", 0.0, "Share of a client's new requests that are poison."),
     Effect("added_ops_s", "add", 0.0, "Control-plane operations per second added (fleet-wide change)."),
+    Effect("added_ops_per_node_s", "add", 0.0, "Control-plane operations per second added per node."),
+    Effect("added_ops_per_node_sq_s", "add", 0.0,
+           "Control-plane operations per second added per node and per node of the cluster (cost growing with size)."),
     Effect("load_multiplier", "multiply", 1.0, "Control-plane load multiplier."),
+    Effect("added_capacity_ops_s", "add", 0.0, "Control-plane capacity added (operators adding API servers)."),
+    Effect("capacity_multiplier", "multiply", 1.0, "Control-plane capacity multiplier (API servers lost or added)."),
 )}
 """Every effect, declared once. A component declares which of these it has (``Effects(names)``)."""
 

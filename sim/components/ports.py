@@ -83,6 +83,17 @@ class ClientPort(Port, Protocol):
 
 @runtime_checkable
 class ControlPlanePort(Port, Protocol):
-    """The control plane: its load effects, recorded with their cause."""
+    """The control plane: its load and capacity effects, recorded with their cause, and its health (``serving``:
+    calls succeed; ``state``: healthy, degraded or overloaded)."""
 
-    def set_load(self, key: str, cause: Cause, added_ops_s: float = 0.0, multiplier: float = 1.0) -> None: ...
+    serving: bool
+    state: str
+
+    def set_load(self, key: str, cause: Cause, added_ops_s: float = 0.0, multiplier: float = 1.0,
+                 per_node_ops_s: float = 0.0, per_node_sq_ops_s: float = 0.0) -> None: ...
+
+    def set_capacity(self, key: str, cause: Cause, added_ops_s: float = 0.0, multiplier: float = 1.0) -> None:
+        """Add (or, multiplier below 1, remove) capacity under ``key``; the defaults undo ``key``'s change."""
+
+    def call_when_serving(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` once calls succeed (at once if they do): what needs the control plane waits."""

@@ -174,15 +174,21 @@ class OSUpdate(Fault):
 
 @FAULTS.register("fleet_change")
 class FleetChange(Fault):
-    """Every targeted node calls the control plane more (linear or quadratic in the fleet size)."""
+    """Every targeted node calls the control plane more (linear or quadratic in the fleet size).
+
+    The added load follows the fleet: the targeted share of the nodes there are now, each adding
+    ``ops_per_node_s`` (linear) or ``ops_per_node_s`` x N (quadratic) as the fleet grows or shrinks.
+    """
 
     def start(self) -> None:
         spec = self.ctx.spec
         n = len(self.ctx.targets)
-        added = spec.ops_per_node_s * n * (n if spec.cost == "quadratic" else 1)
         for cp in self._control_planes():
-            cp.set_load(spec.id, self.ctx.cause(f"fleet-wide change on {n} nodes: +{added:,.0f} ops/s"),
-                        added_ops_s=added)
+            nodes = max(1, cp.nodes())
+            per_node = spec.ops_per_node_s * min(1.0, n / nodes)
+            now = per_node * nodes * (nodes if spec.cost == "quadratic" else 1)
+            kwargs = {"per_node_sq_ops_s" if spec.cost == "quadratic" else "per_node_ops_s": per_node}
+            cp.set_load(spec.id, self.ctx.cause(f"fleet-wide change on {n} nodes: +{now:,.0f} ops/s"), **kwargs)
 
     def stop(self) -> None:
         for cp in self._control_planes():

@@ -600,14 +600,16 @@ class OSUpdateFault(TargetedFault):
 class FleetChangeFault(TargetedFault):
     """A fleet-wide change makes every targeted node call the control plane more.
 
-    Added load: ``ops_per_node_s`` x N (``cost: linear``) or x N x N (``quadratic``: every node's
-    work grows with the cluster size, as in incident 8), N the number of targeted nodes.
+    Added load: ``ops_per_node_s`` x n (``cost: linear``) or x n x N (``quadratic``: every node's
+    work grows with the cluster size, as in incident 8), n the targeted nodes and N the nodes of the
+    fleet that are up, both followed as the fleet grows or shrinks (the targeted share stays fixed).
+    The failed calls' retries add to it (the control plane's ``retry``).
     """
 
     model_config = fault_doc(
         "maintenance",
-        "control-plane overload (capacity mechanism), discovery failing one record TTL later, the "
-        "data-plane cliff"
+        "the control plane's queue filling and calls timing out, their retries, discovery failing one "
+        "record TTL later, the data-plane cliff, the queue draining once the load falls"
     )
 
     kind: Literal["fleet_change"]
@@ -676,8 +678,8 @@ class ControlPlaneOverloadFault(TargetedFault):
 
     model_config = fault_doc(
         "dependency",
-        "overload past capacity, discovery serving cached records for `record_ttl_s` and then "
-        "failing, restart after the load falls"
+        "the control plane's queue filling and calls timing out, their retries, discovery serving cached "
+        "records for `record_ttl_s` and then failing, the queue draining once the load falls"
     )
 
     kind: Literal["control_plane_overload"]

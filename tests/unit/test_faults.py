@@ -339,7 +339,8 @@ def test_os_update_cuts_nodes_and_reimaging_brings_them_back_at_its_rate():
 
 def _control_plane(capacity: float) -> dict:
     return {"topology": {"discovery": {"ttl_s": 10, "control_plane": {
-        "capacity_ops_s": capacity, "base_ops_s": 10, "ops_per_node_s": 1, "restart_s": 5, "record_ttl_s": 5}}}}
+        "capacity_ops_s": capacity, "base_ops_s": 10, "ops_per_node_s": 1, "record_ttl_s": 5,
+        "call_timeout_s": 1, "queue_limit_s": 5, "degraded_latency_s": 1}}}}
 
 
 def test_fleet_change_quadratic_cost_overloads_the_control_plane_and_discovery_follows():
@@ -349,10 +350,11 @@ def test_fleet_change_quadratic_cost_overloads_the_control_plane_and_discovery_f
     cp = [t for t in res.transitions if t.component == "control-plane"]
     over = next(t for t in cp if t.state == "overloaded")
     mark = next(t for t in cp if t.cause.source == "change")
-    assert over.cause.parents == (mark.id,) and over.t_s == 10
+    # the queue grows at 654 - 500 ops/s; calls time out once it holds 1 s of work (500 ops), one step late
+    assert over.cause.parents == (mark.id,) and 10 + 500 / 154 < over.t_s <= 10 + 500 / 154 + 2
     disc_down = next(t for t in res.transitions if t.component == "discovery" and t.state == "down")
-    assert disc_down.cause.parents == (over.id,) and disc_down.t_s == pytest.approx(10 + 5)  # record TTL
-    assert [s for _, s, _ in states(res, "control-plane")][-2:] == ["starting", "healthy"]
+    assert disc_down.cause.parents == (over.id,) and disc_down.t_s == pytest.approx(over.t_s + 5)  # record TTL
+    assert [s for _, s, _ in states(res, "control-plane")][-1] == "healthy"  # the queue drained after the change
     linear = go([{**fault, "cost": "linear"}], **_control_plane(500))  # 10 + 4 + 160 < 500
     assert not [t for t in linear.transitions if t.component == "control-plane" and t.state == "overloaded"]
 
@@ -424,15 +426,20 @@ def test_cache_down_sends_every_lookup_to_the_database():
 
 
 def test_control_plane_overload_breaks_discovery_one_ttl_later():
+    no_retries = _control_plane(100)
+    no_retries["topology"]["discovery"]["control_plane"]["retry"] = {"max_attempts": 1}
     res = go([{"id": "cpo", "kind": "control_plane_overload", "target": {"name": "control-plane"}, "at_s": 20,
-               "duration_s": 20, "load_multiplier": 10}], **_control_plane(100))
+               "duration_s": 20, "load_multiplier": 10}], **no_retries)
     over = next(t for t in res.transitions if t.component == "control-plane" and t.state == "overloaded")
-    assert over.t_s == 20
+    # 140 ops/s on 100: the queue holds 1 s of work (the call timeout) after 100 / 40 = 2.5 s, one step late
+    assert 22.5 < over.t_s <= 24.5
     failed = rows(res)["arrival_s"][rows(res)["outcome"] == "network_error"]
     # discovery serves its records 5 s more, and clients their cached answer up to 10 s more
-    assert 25 < failed.min() <= 35
-    # load gone at 40: API servers restart (5 s), records refresh, lookups succeed again
-    assert failed.max() < 45.01 and share(res, "network_error", 45.01) == 0
+    assert over.t_s + 5 < failed.min() <= over.t_s + 15
+    # load gone at 40: the full queue (5 s of work, 500 ops) drains at 100 - 14 ops/s; calls stop timing out
+    # once less than 1 s of work waits, (500 - 100) / 86 = 4.7 s later; records refresh, lookups succeed again
+    back = 40 + (500 - 100) / 86
+    assert back < failed.max() < back + 2.01 and share(res, "network_error", back + 2.01) == 0
 
 
 # --- correlated -------------------------------------------------------------------------------------
@@ -529,7 +536,8 @@ FULL_STACK = {
         "zones": ["a", "b"],
         "network": {"same_zone_latency_ms": 0.2, "cross_zone_latency_ms": 1.0},
         "discovery": {"ttl_s": 5, "control_plane": {"capacity_ops_s": 300, "base_ops_s": 10, "ops_per_node_s": 1,
-                                                    "record_ttl_s": 5, "restart_s": 5}},
+                                                    "record_ttl_s": 5, "call_timeout_s": 1,
+                                                    "queue_limit_s": 5}},
         "load_balancers": [{"name": "lb", "zone": "a", "upstream": ["p"]}],
         "pools": [{"name": "p", "replicas": 4, "zones": ["a", "b"], "database": "kv",
                    "server": {"mode": "llm", "model_load_s": 3.0, "kv_cache_tokens": 8000}}],
