@@ -26,8 +26,47 @@ def fault_node(fault_id: str) -> str:
     return f"fault:{fault_id}"
 
 
+def demand_node(client: str) -> str:
+    """The root standing for a client's own demand (named when nothing else explains a load)."""
+    return f"demand:{client}"
+
+
+def _load_parents(g: nx.DiGraph, t: Any, starts: dict[str, float], targets: dict[str, list[str]]) -> list[Any]:
+    """The graph nodes standing for the load sources a transition's cause names, added as needed: the fault
+    root (a surge, bots), a demand root, or one retries node per transition (linked from the transitions
+    whose failures the client retried that are in the cascade; one per transition keeps the graph acyclic)."""
+    out: list[Any] = []
+    for load in t.cause.loads:
+        if load.kind == "fault":
+            node = fault_node(load.source)
+            if node not in g:
+                g.add_node(node, kind="fault", fault=load.source, mechanism="", t_s=starts.get(load.source, _t(t.t_s)),
+                           targets=targets.get(load.source, []), generation=0)
+            out.append(node)
+        elif load.kind == "demand":
+            node = demand_node(load.source)
+            if node not in g:
+                g.add_node(node, kind="demand", fault=node, mechanism="demand", client=load.source, t_s=_t(t.t_s),
+                           targets=[load.source], generation=0)
+            out.append(node)
+        elif load.kind == "retries":
+            origin = [p for p in load.parents if p in g]
+            if not origin:
+                continue
+            node = f"retries:{load.source}@{t.id}"
+            # the generation of what set the retries off (the episode's first failure): the failures they
+            # retry later feed the storm (edges) without making every later push one generation deeper
+            g.add_node(node, kind="load", mechanism="retries", component=load.source, t_s=_t(t.t_s),
+                       detail=load.detail, generation=g.nodes[origin[0]]["generation"])
+            for p in origin:
+                g.add_edge(p, node)
+            out.append(node)
+    return out
+
+
 def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None = None) -> nx.DiGraph:
-    """The cascade as a DiGraph: fault roots, transitions that descend from them, cause → effect edges."""
+    """The cascade as a DiGraph: roots (faults; a client's demand when it alone explains a load), the
+    transitions that descend from them, the retry loads between, cause → effect edges."""
     g = nx.DiGraph()
     starts: dict[str, float] = {}
     targets: dict[str, list[str]] = {}
@@ -43,7 +82,8 @@ def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None
     for t in transitions:
         cause = t.cause
         parents = [p for p in cause.parents if p in g]
-        if cause.kind != "fault" and not parents:
+        loads = _load_parents(g, t, starts, targets) if cause.loads else []
+        if cause.kind != "fault" and not parents and not loads:
             continue
         gen = 0
         if cause.kind == "fault":
@@ -56,10 +96,12 @@ def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None
         for p in parents:
             pn = g.nodes[p]
             gen = max(gen, pn["generation"] + (0 if pn["component"] == t.component else 1))
+        for node in loads:  # a load comes from outside the component: one hop more than its source
+            gen = max(gen, g.nodes[node]["generation"] + 1)
         g.add_node(t.id, kind="transition", t_s=_t(t.t_s), component=t.component, state=t.state,
                    previous=t.previous, mechanism=cause.mechanism, source=cause.source, detail=cause.detail,
                    cause=cause.text(), generation=gen, impairing=t.state != "healthy")
-        for p in parents:
+        for p in parents + loads:
             g.add_edge(p, t.id)
     return g
 
@@ -100,7 +142,8 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
     topo = data.graph
     end_run = float(data.scenario.run.duration_s)
     trans = [n for n, d in g.nodes(data=True) if d["kind"] == "transition"]
-    roots = sorted((n for n, d in g.nodes(data=True) if d["kind"] == "fault"), key=lambda n: g.nodes[n]["t_s"])
+    roots = sorted((n for n, d in g.nodes(data=True) if d["kind"] in ("fault", "demand")),
+                   key=lambda n: (g.nodes[n]["kind"] != "fault", g.nodes[n]["t_s"], n))
     impact = _impact(data.summary)
     root_rows = [{"fault": g.nodes[r]["fault"], "kind": g.nodes[r]["mechanism"], "t_s": g.nodes[r]["t_s"],
                   "targets": g.nodes[r]["targets"]} for r in roots]
@@ -147,7 +190,8 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
             joined[d["component"]] = min(joined.get(d["component"], d["t_s"]), d["t_s"])
     widest_t = max(joined.values())
     end_s = None if still else max((iv[-1][1] for iv in intervals.values() if iv), default=None)
-    first_fault = min(g.nodes[r]["t_s"] for r in roots if any(True for _ in g.successors(r)))
+    pushing = [r for r in roots if any(True for _ in g.successors(r))]
+    first_fault = min(g.nodes[r]["t_s"] for r in [r for r in pushing if g.nodes[r]["kind"] == "fault"] or pushing)
 
     root_meta = [meta(c) for c in direct]
     aff_meta = {c: meta(c) for c in affected}
@@ -166,9 +210,7 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
     table = []
     for n in sorted(trans, key=lambda n: (g.nodes[n]["t_s"], n)):
         d = g.nodes[n]
-        parents = [p for p in g.predecessors(n)]
-        by = [g.nodes[p]["fault"] if g.nodes[p]["kind"] == "fault" else f"{g.nodes[p]['component']} "
-              f"{g.nodes[p]['state']}" for p in parents]
+        by = [_pushed_by(g, p) for p in g.predecessors(n)]
         table.append({"id": n, "t_s": d["t_s"], "after_first_fault_s": d["t_s"] - first_fault,
                       "component": d["component"], "kind": meta(d["component"])["kind"],
                       "zone": meta(d["component"])["zone"], "previous": d["previous"], "state": d["state"],
@@ -239,6 +281,16 @@ def _summary(roots, g, affected, depth, containment, widest_t, first_fault) -> s
     spread = f"; reached its last component {widest_t - first_fault:.3g} s after the first fault"
     return (f"{names} reached {len(affected)} component(s) in {depth} generation(s){spread}; "
             + "; ".join(where))
+
+
+def _pushed_by(g: nx.DiGraph, p: Any) -> str:
+    """A parent node in words, its source first: 'crash-1', 'demand:users', 'api-0 down', 'users retries: ...'."""
+    d = g.nodes[p]
+    if d["kind"] in ("fault", "demand"):
+        return d["fault"]
+    if d["kind"] == "load":
+        return f"{d['component']} {d['mechanism']}: {d['detail']}"
+    return f"{d['component']} {d['state']}"
 
 
 def graph_to_json(g: nx.DiGraph) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.engine.histogram import N_BINS
-from sim.engine.timeline import Cause, Transition
+from sim.engine.timeline import Cause, Load, Transition
 from sim.observe.result import RunResult
 from sim.spec.scenario import Scenario
 from sim.spec.source import SourceError, check_characters, check_yaml_shape
@@ -64,10 +64,21 @@ def read_transitions(path: Path) -> list[Transition]:
     out = []
     for row in rows:
         parents = tuple(int(p) for p in row["parents"].split()) if row["parents"] else ()
-        cause = Cause(row["cause_kind"], row["cause_source"], row["mechanism"], row["detail"], parents)
+        cause = Cause(row["cause_kind"], row["cause_source"], row["mechanism"], row["detail"], parents,
+                      _loads(row.get("loads") or ""))
         out.append(Transition(int(row["id"]), float(row["t_s"]), row["component"], row["state"],
                               row["previous"] or None, cause))
     return out
+
+
+def _loads(text: str) -> tuple[Load, ...]:
+    """The ``loads`` cell of states.csv (JSON, empty for none; absent in run directories written before it)."""
+    if not text:
+        return ()
+    try:
+        return tuple(Load(str(k), str(s), str(d), tuple(int(p) for p in ps)) for k, s, d, ps in json.loads(text))
+    except (ValueError, TypeError) as err:
+        raise RunDirError(f"states.csv: loads: not a list of [kind, source, detail, [parents]] ({err})") from None
 
 
 def read_histograms(path: Path, n_buckets: int) -> dict[str, np.ndarray]:

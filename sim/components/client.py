@@ -15,6 +15,7 @@ from sim.components.deadlines import attempt_deadline_s, retry_fits
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
 from sim.components.policies import ClientPolicies, Retry
+from sim.engine.blame import RetryTrail
 from sim.engine.distributions import Exponential, Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.traces import Trace, replay_period_s
@@ -40,6 +41,10 @@ class Client:
         self.output = output
         self.timeout_s = timeout_s
         self.retry = retry
+        self.retry_trail = RetryTrail() if retry is not None else None
+        """Its retries, for blame: a load-caused change names them with their amplification and origin."""
+        self.origin_fault: str | None = None
+        """The fault that created this population (bots), or None."""
         self.cancel_on_timeout = cancel_on_timeout
         self.discovery = discovery
         self.discovery_ttl_s = discovery_ttl_s
@@ -114,16 +119,19 @@ class Client:
     def release(self, key: str, cause: Any) -> bool:
         return False
 
-    def add_population(self, name: str, rate_rps: float, retry: Any, timeout_s: float | None) -> Client:
+    def add_population(self, name: str, rate_rps: float, retry: Any, timeout_s: float | None,
+                       origin_fault: str | None = None) -> Client:
         """A new population beside this one (bots): same load balancers, zone, users, token mix and discovery,
         Poisson arrivals at ``rate_rps``, retrying with ``retry``. It is registered with the world's
-        components (results count it like any client)."""
+        components (results count it like any client); ``origin_fault``: the fault that created it (the load
+        it adds is that fault's, for blame)."""
         world = self.world
         streams = world.streams
         other = Client(world, name, self.zone, self.balancers, self.users,
                        Sampler(self.prompt.dist, streams.get(name, "prompt_tokens")),
                        Sampler(self.output.dist, streams.get(name, "output_tokens")),
                        timeout_s, retry, False, self.discovery, self.discovery_ttl_s)
+        other.origin_fault = origin_fault
         other.start_rate(rate_rps, [], Sampler(Exponential(1.0), streams.get(name, "arrivals")))
         world.components[name] = other
         return other
@@ -348,8 +356,10 @@ class Client:
         retry = self.retry
         if retry is not None and retry.should_retry(reason, att.number):
             backoff_s = retry.backoff_s(att.number)
-            if retry_fits(self.world.env.now, backoff_s, req.t_arrival_s, self.overall_timeout_s):
-                self.world.call_later(backoff_s, self.send, req)
+            world = self.world
+            if retry_fits(world.env.now, backoff_s, req.t_arrival_s, self.overall_timeout_s):
+                self.retry_trail.retried(world.env.now, self._ids, att.server, world.timeline)
+                world.call_later(backoff_s, self.send, req)
                 return
         self._finish(req, reason, att)
 
@@ -375,6 +385,11 @@ class Client:
         req.t_done_s = self.world.env.now
         wait = None if att.t_service_start_s is None else att.t_service_start_s - att.t_start_s
         self.world.metrics.outcome(req, outcome, req.t_done_s, wait, att.server)
+
+    @property
+    def arrived(self) -> int:
+        """Requests that arrived so far."""
+        return self._ids
 
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""

@@ -8,9 +8,13 @@ from typing import Any
 
 from sim.components.effects import Effects
 from sim.components.lifecycle import HeldOutOfService, Holds
+from sim.engine.blame import client_loads, feeding_clients, load_text, waiting_callers
 from sim.engine.distributions import Sampler
-from sim.engine.timeline import Cause
+from sim.engine.timeline import Cause, Load
 from sim.engine.world import World
+
+MAX_CALLERS_NAMED = 64
+"""An overloaded pool names at most this many callers' transitions as parents."""
 
 
 class Database(HeldOutOfService):
@@ -113,11 +117,39 @@ class Database(HeldOutOfService):
         q = len(self.waiting)
         state = self.world.timeline.current.get(self.name)
         if state == "healthy" and q >= self._on_hi:
+            detail, parents, loads = self._load_cause(f"{q} queries waiting")
             self.world.set_state(self.name, "overloaded",
-                                 Cause("mechanism", self.name, "connection_pool", f"{q} queries waiting"))
+                                 Cause("mechanism", self.name, "connection_pool", detail, parents, loads))
         elif state == "overloaded" and q <= self.queue_capacity // 2:
             self.world.set_state(self.name, "healthy",
                                  Cause("mechanism", self.name, "connection_pool", f"wait queue drained to {q}"))
+
+    def _load_cause(self, what: str) -> tuple[str, tuple[int, ...], tuple[Load, ...]]:
+        """Who fills the pool (asked at the change only): the callers whose queries wait — their latest
+        transitions (restarting replicas' start-up queries) — and, for callers serving requests, the load
+        sources of the clients that feed them (``sim.engine.blame``)."""
+        world = self.world
+        timeline = world.timeline
+        callers = waiting_callers(entry[1] for entry in self.waiting if not entry[3])
+        parents = tuple(timeline.last_transition[c.name] for c in callers
+                        if c.name in timeline.last_transition)[:MAX_CALLERS_NAMED]
+        impaired = [c.name for c in callers if timeline.current.get(c.name) not in (None, "healthy")]
+        serving = [c.name for c in callers if timeline.current.get(c.name) in ("healthy", "overloaded", "degraded")]
+        clients: dict[str, Any] = {}
+        for name in serving:
+            for c in feeding_clients(world.components, name):
+                clients.setdefault(c.name, c)
+        loads = client_loads(clients.values(), world.env.now, bool(impaired)) if serving else ()
+        detail = what
+        if callers:
+            shown = ", ".join(c.name for c in callers[:5])
+            if len(callers) > 5:
+                shown += f" and {len(callers) - 5} more"
+            detail += f" from {len(callers)} caller(s): {shown}"
+            states = sorted({timeline.current.get(n, "") for n in impaired})
+            if impaired:
+                detail += f" ({len(impaired)} of them {'/'.join(states)})"
+        return detail + load_text(loads), parents, loads
 
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""

@@ -120,10 +120,13 @@ class Memory:
         if used <= self.limit_mb:
             return False
         self.oom_kills += 1
-        cause = Cause("mechanism", server.name, "oom",
-                      f"OOM-killed: {used:,.0f} MB above the {self.limit_mb:,.0f} MB limit",
-                      (self.parent,) if self.parent is not None else ())
-        server.crash(cause, self.oom_restart_delay_s)
+        detail = f"OOM-killed: {used:,.0f} MB above the {self.limit_mb:,.0f} MB limit"
+        leak = (self.parent,) if self.parent is not None else ()
+        parents, loads = leak, ()
+        if self.per_request_mb and server.outstanding:  # the work in flight counts: its load is to blame too
+            detail, pushed, loads = server.load_cause(f"{detail} with {server.outstanding} requests in flight")
+            parents = leak + tuple(p for p in pushed if p not in leak)
+        server.crash(Cause("mechanism", server.name, "oom", detail, parents, loads), self.oom_restart_delay_s)
         return True
 
     def lost(self) -> None:

@@ -77,7 +77,8 @@ class ReplicaPort(Port, Protocol):
 class ClientPort(Port, Protocol):
     """A client population: its effects (arrival rate, poison share) and a new population beside it."""
 
-    def add_population(self, name: str, rate_rps: float, retry: Any, timeout_s: float | None) -> Any:
+    def add_population(self, name: str, rate_rps: float, retry: Any, timeout_s: float | None,
+                       origin_fault: str | None = None) -> Any:
         """A new population sharing this one's load balancers, zone, users and token mix (bots)."""
 
 

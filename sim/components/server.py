@@ -20,10 +20,10 @@ from sim.components.effects import Effects
 from sim.components.lifecycle import SERVING_STATES, Holds, Lifecycle
 from sim.components.memory import Memory
 from sim.components.policies import ServerPolicies
-from sim.engine.blame import shifted_from
+from sim.engine.blame import client_loads, feeding_clients, load_text, shifted_from
 from sim.engine.distributions import UniformSampler
 from sim.engine.request import Attempt
-from sim.engine.timeline import Cause
+from sim.engine.timeline import Cause, Load
 from sim.engine.world import World
 
 __all__ = ["SERVING_STATES", "ServerBase"]
@@ -100,6 +100,9 @@ class ServerBase:
         self._on_hi = max(1, int(queue_capacity * OVERLOAD_ON)) if queue_capacity else math.inf
         """With no waiting room (a loss system) there is no queue to overload."""
         self._on_lo = int(queue_capacity * OVERLOAD_OFF)
+        self._overloaded_by = ""
+        """What made it overloaded: 'queue' (its waiting queue) or 'memory' (readiness failing on memory);
+        each leaves overloaded by its own rule."""
         self.completed = 0
         self.failed = 0
         self.server_errors = 0
@@ -205,9 +208,22 @@ class ServerBase:
     # --- probes ----------------------------------------------------------------------------------
     def probe_ok(self) -> bool:
         """Readiness: answers a health probe when serving, not hung, not draining and not above its
-        readiness memory limit (pool ``memory.readiness_limit_mb``)."""
+        readiness memory limit (pool ``memory.readiness_limit_mb``).
+
+        Readiness failing on memory is a load-caused change: a healthy replica records ``overloaded``
+        (naming what pushed it, ``load_cause``) and is healthy again at the first probe under the limit."""
         if self.serving and self.memory.too_full_for_readiness():
+            if self.state == "healthy":
+                used = self.memory.used_mb()
+                detail, parents, loads = self.load_cause(
+                    f"readiness failing: {used:,.0f} MB above the {self.memory.readiness_mb:,.0f} MB readiness "
+                    f"limit with {self.outstanding} requests in flight")
+                self._overloaded_by = "memory"
+                self.life.move("overloaded", Cause("mechanism", self.name, "memory_pressure", detail, parents, loads))
             return False
+        if self.state == "overloaded" and self._overloaded_by == "memory":
+            self.life.move("healthy", Cause("mechanism", self.name, "memory_pressure",
+                                            "memory back under the readiness limit"))
         return self.serving and not self.hung and self.state != "draining"
 
     def probe_volatile(self) -> bool:
@@ -338,13 +354,26 @@ class ServerBase:
         """Overloaded / healthy hysteresis on the waiting queue."""
         q = self.queue_length()
         if self.state == "healthy" and q >= self._on_hi:
-            peers, parents = shifted_from(self.world.timeline, self.world.components, self.peers)
-            detail = f"queue {q}/{self.queue_capacity}"
-            if peers:
-                detail += "; load shifted from " + ", ".join(peers)
-            self.life.move("overloaded", Cause("mechanism", self.name, "queueing", detail, parents))
-        elif self.state == "overloaded" and q <= self._on_lo:
+            detail, parents, loads = self.load_cause(f"queue {q}/{self.queue_capacity}")
+            self._overloaded_by = "queue"
+            self.life.move("overloaded", Cause("mechanism", self.name, "queueing", detail, parents, loads))
+        elif self.state == "overloaded" and q <= self._on_lo and self._overloaded_by == "queue":
             self.life.move("healthy", Cause("mechanism", self.name, "queueing", f"queue drained to {q}"))
+
+    def load_cause(self, what: str) -> tuple[str, tuple[int, ...], tuple[Load, ...]]:
+        """What pushed this replica's load up, for a load-caused change (asked at the change only): the
+        detail ``what`` plus the sources, the parent transitions (load shifted from peers, this replica's
+        own overload), and the load sources of the clients that feed it (``sim.engine.blame``)."""
+        world = self.world
+        timeline = world.timeline
+        peers, parents = shifted_from(timeline, world.components, self.peers)
+        detail = what
+        if peers:
+            detail += "; load shifted from " + ", ".join(peers)
+        if self.state == "overloaded":
+            parents = (timeline.last_transition[self.name], *parents)
+        loads = client_loads(feeding_clients(world.components, self.name), world.env.now, bool(parents))
+        return detail + load_text(loads), parents, loads
 
     def _poisoned(self, att: Attempt) -> None:
         """A poison request reached a vulnerable server: it fails, and the process crashes with all its work."""

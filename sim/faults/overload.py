@@ -71,7 +71,7 @@ class BotTraffic(Fault):
             name = f"{target.name}-bots-{spec.id}"
             retry = RetryPolicy(RetrySpec(max_attempts=spec.max_attempts, backoff_base_s=0.0, backoff_cap_s=0.0,
                                           jitter="none"), world.streams.get(name, "retry"))
-            self.bots.append(target.add_population(name, spec.rate_rps, retry, spec.timeout_s))
+            self.bots.append(target.add_population(name, spec.rate_rps, retry, spec.timeout_s, spec.id))
 
     def start(self) -> None:
         if not self.bots:

@@ -7,6 +7,7 @@ two results compare with ``==``. Each component reports its own end-of-run figur
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ import numpy as np
 
 from sim.engine.histogram import quantile_from_counts
 from sim.engine.request import FAILURE_REASONS, OUTCOMES, SUCCESS_OUTCOMES
-from sim.engine.timeline import Transition
+from sim.engine.timeline import Load, Transition
 
 REQUEST_COLUMNS = (
     "id", "client", "user", "arrival_s", "end_s", "outcome", "attempts", "latency_s", "ttft_s", "wait_s", "server",
@@ -64,9 +65,17 @@ class RunResult:
         return [
             {"id": t.id, "t_s": t.t_s, "component": t.component, "state": t.state, "previous": t.previous or "",
              "cause_kind": t.cause.kind, "cause_source": t.cause.source, "mechanism": t.cause.mechanism,
-             "detail": t.cause.detail, "parents": " ".join(str(p) for p in t.cause.parents)}
+             "detail": t.cause.detail, "parents": " ".join(str(p) for p in t.cause.parents),
+             "loads": loads_text(t.cause.loads)}
             for t in self.transitions
         ]
+
+
+def loads_text(loads: tuple[Load, ...]) -> str:
+    """A cause's load sources as one CSV cell: JSON [[kind, source, detail, [parents]], ...], empty for none."""
+    if not loads:
+        return ""
+    return json.dumps([[x.kind, x.source, x.detail, list(x.parents)] for x in loads], separators=(",", ":"))
 
 
 def _arrays_equal(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:

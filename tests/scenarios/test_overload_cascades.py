@@ -1,0 +1,137 @@
+"""The cascade of an overload is as complete as the cascade of a crash: on the shipped scenarios, every
+load-caused change names what pushed it, and the cascade's root, reach and depth follow the mechanism.
+
+One run per scenario (module-scoped). The assertions are about who pushed whom, not about times, so
+they stay true while the replays gain clock anchors, responses and recovery.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim.analysis import analyze_full
+from sim.analysis.cascade import analyze_cascade, cascade_graph
+from sim.experiment.run import run
+from sim.spec.loader import load_scenario
+
+DEVDAY = "scenarios/incidents/openai-2023-11-08-devday.yaml"
+HERD = "scenarios/incidents/openai-2024-08-16-restart-herd.yaml"
+STORM = "scenarios/teaching/retry-storm-no-budget.yaml"
+
+
+def _run(path: str, duration_s: float | None = None):
+    scenario = load_scenario(path)
+    if duration_s is not None and duration_s < scenario.run.duration_s:
+        scenario = scenario.model_copy(update={"run": scenario.run.model_copy(update={"duration_s": duration_s})})
+    return run(scenario)
+
+
+@pytest.fixture(scope="module")
+def devday():
+    """The surge and the first waves of OOM kills (the rest of the replay is the response to them)."""
+    result = _run(DEVDAY, 1800)
+    return result, analyze_full(result)[0]
+
+
+@pytest.fixture(scope="module")
+def herd():
+    result = _run(HERD, 1500)
+    return result, analyze_full(result)[0]
+
+
+@pytest.fixture(scope="module")
+def storm():
+    result = _run(STORM)
+    return result, analyze_full(result)[0]
+
+
+def _pool(result, pool: str) -> set[str]:
+    return {n for n, d in result.graph.nodes(data=True) if d.get("pool") == pool}
+
+
+def test_devday_surge_roots_the_routing_pools_overload(devday):
+    result, a = devday
+    c = a["cascade"]
+    assert not c["empty"], c["summary"]
+    assert "devday-traffic" in [r["fault"] for r in c["roots"]]
+    routing = _pool(result, "routing")
+    # the surge pushed routing nodes directly, and the cascade named most of the pool
+    g = cascade_graph(result.transitions, result.fault_log)
+    pushed = {g.nodes[n]["component"] for n in g.successors("fault:devday-traffic")}
+    assert pushed and pushed <= routing
+    assert len(set(c["components"]) & routing) >= len(routing) // 2
+    assert "edge" in c["components"]  # ejections of nodes failing readiness on memory
+    assert c["depth"] >= 2
+
+
+def test_devday_oom_kills_name_what_pushed_them(devday):
+    result, _ = devday
+    g = cascade_graph(result.transitions, result.fault_log)
+    ooms = [t for t in result.transitions if t.cause.mechanism == "oom"]
+    assert ooms, "the replay's premise: routing nodes are OOM-killed"
+    for t in ooms:
+        assert t.cause.parents or t.cause.loads, t.cause.text()
+        assert t.id in g, f"OOM kill of {t.component} at {t.t_s:g} s is not in the cascade"
+    # readiness failing on memory is a load-caused overload that names the surge or load shifted from peers
+    pressure = [t for t in result.transitions if t.cause.mechanism == "memory_pressure" and t.state == "overloaded"]
+    assert pressure
+    assert all(t.cause.parents or any(x.kind == "fault" for x in t.cause.loads) for t in pressure)
+    assert any(x.kind == "fault" and x.source == "devday-traffic" for t in pressure for x in t.cause.loads)
+
+
+def test_devday_verdict_and_cascade_agree(devday):
+    _, a = devday
+    assert a["verdict"] == "deviated"
+    assert not a["cascade"]["empty"]
+    assert "no cascade" not in a["cascade"]["summary"]
+
+
+def test_restart_herd_store_overload_names_the_restarting_callers(herd):
+    result, a = herd
+    by_id = {t.id: t for t in result.transitions}
+    services = _pool(result, "services")
+    over = [t for t in result.transitions if t.component == "persistence" and t.state == "overloaded"]
+    assert over
+    for t in over:
+        assert t.cause.parents, t.cause.text()
+        callers = [by_id[p] for p in t.cause.parents]
+        assert {p.component for p in callers} <= services
+    # the first saturation: replicas restarting after the outage, their start-up queries waiting
+    first = [by_id[p] for p in over[0].cause.parents]
+    assert sum(p.state == "starting" for p in first) > len(first) / 2
+    c = a["cascade"]
+    assert "persistence" in c["components"]
+    rows = [r for r in c["table"] if r["component"] == "persistence" and r["state"] == "overloaded"]
+    assert rows and all(r["generation"] >= 2 for r in rows)  # outage → restart → store overloaded
+
+
+def test_retry_storm_names_the_retries_and_their_amplification(storm):
+    result, a = storm
+    c = a["cascade"]
+    assert c["depth"] >= 2
+    api = _pool(result, "api")
+    assert set(c["components"]) >= api  # every replica: the crashed two and the survivors
+    crash = {t.id for t in result.transitions if t.cause.kind == "fault"}
+    over = [t for t in result.transitions if t.state == "overloaded"]
+    assert over
+    for t in over:
+        retries = [x for x in t.cause.loads if x.kind == "retries" and x.source == "users"]
+        assert retries, t.cause.text()
+        amp = float(re.match(r"([\d.]+) attempts per request", retries[0].detail).group(1))
+        assert amp > 1.5  # three attempts without a budget: well above one per request
+        assert crash & set(retries[0].parents)  # the retries of the crash's failures
+    rows = [r for r in c["table"] if r["state"] == "overloaded"]
+    assert rows and all(r["generation"] >= 2 for r in rows)
+    assert any("users retries" in by for r in rows for by in r["pushed_by"])
+
+
+def test_a_run_without_retries_names_no_retry_load():
+    data = load_scenario(STORM).model_dump(mode="json")
+    data["policies"]["retry"] = {"max_attempts": 1}
+    from sim.spec import parse_scenario
+
+    result = run(parse_scenario(data))
+    assert not any(x.kind == "retries" for t in result.transitions for x in t.cause.loads)
+    analyze_cascade(result)
