@@ -348,6 +348,77 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lesson(args: argparse.Namespace) -> int:
+    """``chaossim lesson [N]``: list the lessons, or run lesson N, write its side-by-side report and judge
+    its claim (exit 0 when the claim holds, 1 when it does not, 2 for bad input)."""
+    from sim.spec.lesson import LessonError, find_lesson, lesson_refs, load_lesson
+
+    refs = lesson_refs()
+    if args.number is None:
+        return _list_lessons(refs)
+    numbers = ", ".join(str(r.number) for r in refs) or "none"
+    text = args.number.strip()
+    ref = find_lesson(int(text)) if text.isascii() and text.isdigit() and len(text) < 6 else None
+    if ref is None:
+        return _bad(f"lesson: no lesson '{args.number[:40]}' (lessons: {numbers}; chaossim lesson lists them)")
+    try:
+        loaded = load_lesson(ref)
+    except LessonError as err:
+        for p in err.problems:
+            print(p, file=sys.stderr)
+        return 2
+    return _run_lesson(loaded, args)
+
+
+def _list_lessons(refs: list) -> int:
+    from sim.spec.lesson import LessonError, load_lesson
+
+    if not refs:
+        return _bad("lesson: this installation has no lessons")
+    for ref in refs:
+        try:
+            lesson = load_lesson(ref).lesson
+            print(f"{ref.number:>3}  {lesson.title}  ({' vs '.join(s.label for s in lesson.scenarios)})")
+        except LessonError as err:
+            print(f"{ref.number:>3}  INVALID {err.problems[0]}")
+    print("run one with: chaossim lesson N  (guide: docs/lessons.md)")
+    return 0
+
+
+def _run_lesson(loaded, args: argparse.Namespace) -> int:
+    from sim.experiment.lesson import run_lesson
+    from sim.report.manifest import OutDirError, prepare_out_dir
+    from sim.spec import ScenarioError
+
+    lesson = loaded.lesson
+    slug = loaded.ref.folder.name
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("runs") / f"lesson-{slug}-{stamp}"
+    try:
+        if args.out == "":
+            raise OutDirError("--out: give a folder for the lesson's runs (an empty path is not one)")
+        prepare_out_dir(out)
+    except OutDirError as err:
+        return _bad(str(err))
+    print(f"lesson {loaded.ref.number}: {lesson.title}")
+    print(f"  differs in: {lesson.differs_in.strip()}")
+    try:
+        done = run_lesson(loaded, seed=args.seed, out=out)
+    except ScenarioError as err:
+        for p in err.problems:
+            print(p, file=sys.stderr)
+        return 2
+    for label, a in done.analyses.items():
+        print(f"  {label}: steady state {a['headline']}")
+    print(f"question: {' '.join(lesson.question.split())}")
+    print(f"claim {'holds' if done.holds else 'does NOT hold'} (seed {done.seed}):")
+    for c in done.checks:
+        print(f"  [{'ok' if c.holds else 'FAILED'}] {c.text}")
+    print(f"answer: {' '.join(lesson.answer.split())}")
+    print(f"report in {done.report}")
+    return 0 if done.holds else 1
+
+
 # --- experiments: replicate, compare, sweep, search (sim.experiment does the work) ---------------------------
 
 
@@ -652,6 +723,11 @@ def parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list every shipped scenario (runnable as builtin:<folder>/<name>)")
     ls.add_argument("folder", nargs="?", default=None, help="only this folder (incidents, lessons, faults, ...)")
     ls.set_defaults(func=cmd_list)
+    le = sub.add_parser("lesson", help="list the lessons of the teaching path, or run lesson N side by side")
+    le.add_argument("number", nargs="?", default=None, metavar="N", help="the lesson's number (none: list them)")
+    le.add_argument("--seed", type=seed_arg, default=None, help="seed of every run (default: the lesson's)")
+    le.add_argument("--out", default=None, help="folder for the runs and the report (default: runs/lesson-<N>-...)")
+    le.set_defaults(func=cmd_lesson)
     add_experiment_commands(sub)
     return p
 

@@ -99,14 +99,15 @@ def render_comparison(cmp: dict[str, Any], interactive: tuple[str, str] | None, 
             cells += f'<td class="num {cls}">{escape(_fmt(d, row["unit"], signed=True))}</td>'
         body.append(f'<tr id="row-{escape(row["key"])}"><td>{escape(row["label"])}</td>{cells}</tr>')
     table = f'<table id="key-figures"><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    seed_note = ("<p>Same seed: both runs saw the same arrivals, so the differences are the design's.</p>"
+    both, others = ("both runs", "the other run") if len(runs) == 2 else (f"all {len(runs)} runs", "the others")
+    seed_note = (f"<p>Same seed: {both} saw the same arrivals, so the differences are the design's.</p>"
                  if cmp["same_seed"] else
                  '<p class="bad">Different seeds: the differences include random noise; compare on the same seed '
                  "(or replicate).</p>")
     if interactive is not None:
         script, div = interactive
         figs = (f'<figure id="fig-overlay">{div}<figcaption>The time series overlaid: {escape(runs[0]["label"])} '
-                "solid, the other run dashed; zoom, hover and hide series as in a run's report; triggers, alerts "
+                f"solid, {others} dashed; zoom, hover and hide series as in a run's report; triggers, alerts "
                 f"and mitigations are those of {escape(runs[0]['label'])}.</figcaption></figure>{script}")
     else:
         figs = '<p id="no-interactive">Overlaid time series need Bokeh (pip install bokeh).</p>'
