@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from sim.spec import ScenarioError, json_schema, parse_scenario
+from sim.spec import ScenarioError, json_schema, load_scenario_data, parse_scenario
 from sim.spec.paths import scenario_files
 from sim.spec.work import DEFAULT_MAX_EVENTS
 from tests.hostile.harness import assert_one_line, chaossim_limited
@@ -71,7 +70,7 @@ def _with(data: dict, keys: tuple, value: Any) -> dict:
 
 def _plain(path: Path) -> dict:
     """The scenario as validated data (defaults filled in: they are numbers a user may set too)."""
-    return parse_scenario(yaml.safe_load(path.read_text())).model_dump(mode="json", exclude_none=True)
+    return parse_scenario(load_scenario_data(path)).model_dump(mode="json", exclude_none=True)  # overlays merged
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
