@@ -47,6 +47,10 @@ class BalancingSpec(StrictModel):
     shard_size: int = Field(
         2, ge=1, description="shuffle_shard: replicas per customer (AWS shuffle-sharding examples use 2)."
     )
+    stickiness: float = Field(
+        1.0, ge=0, le=1, description="sticky: chance that a user's next request stays in the user's session "
+        "(same replica); otherwise a new session is pinned afresh (a new conversation). 1: pinned for good."
+    )
     load_factor: float = Field(
         1.25, ge=1, le=100, description="prefix_affinity: most load per replica, as a multiple of the mean "
         "(bounded-load consistent hashing; 1 is strict balance, larger trades balance for cache hits)."

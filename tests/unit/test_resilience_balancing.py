@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -83,6 +84,23 @@ def test_sticky_keeps_users_on_one_replica_and_moves_only_the_lost_replicas_user
     after = {u: balancer.pick(survivors, attempt(u)).name for u in range(300)}
     moved = [u for u in before if before[u] != after[u]]
     assert moved and all(before[u] == "p-2" for u in moved)
+
+
+def test_sticky_with_stickiness_opens_new_sessions_at_the_rate_one_minus_stickiness():
+    """A user's requests stay on one replica for a session of about 1 / (1 - stickiness) requests; retries
+    of a request (same id) never move; stickiness 1 is pinned for good."""
+    pool = servers(10)
+    for stickiness, sessions in ((1.0, 1), (0.9, 10), (0.5, 50)):
+        balancer = make("sticky", stickiness=stickiness)
+        picks = []
+        for req_id in range(100):
+            att = SimpleNamespace(request=SimpleNamespace(user=7, client="c", id=req_id))
+            first = balancer.pick(pool, att).name
+            assert balancer.pick(pool, att).name == first  # a retry stays in the request's session
+            picks.append(first)
+        moves = sum(a != b for a, b in itertools.pairwise(picks))
+        # a new session lands on another of the 10 replicas 9 times in 10
+        assert moves <= sessions and moves >= 0.5 * 0.9 * (sessions - 1)
 
 
 def test_shuffle_shard_serves_a_customer_only_from_its_shard():

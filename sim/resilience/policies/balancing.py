@@ -300,11 +300,21 @@ def _mix(a: int, b: int) -> int:
 
 @BALANCERS.register("sticky")
 class Sticky:
-    """Session affinity: each user always reaches the same replica while it is in rotation
-    (rendezvous hashing, so losing a replica moves only its users)."""
+    """Session affinity: a user's requests reach the same replica while it is in rotation (rendezvous
+    hashing on the user's session, so losing a replica moves only its sessions).
+
+    ``stickiness`` (spec, default 1) is the chance that a user's next request stays in the user's
+    session; otherwise it opens a new session, pinned afresh by the hash (a new conversation). With 1 a
+    user is pinned for good; with 0 every request is placed afresh, as by a random balancer. Retries of a
+    request stay in its session.
+    """
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self._salts: dict[str, int] = {}
+        self.stickiness = 1.0 if spec is None else getattr(spec, "stickiness", 1.0)
+        self._rng = rng
+        self._sessions: dict[int, tuple[int, int]] = {}
+        """customer key -> (id of the last request placed, its session number)."""
 
     def _salt(self, server: Any) -> int:
         salt = self._salts.get(server.name)
@@ -312,8 +322,23 @@ class Sticky:
             salt = self._salts[server.name] = zlib.crc32(server.name.encode())
         return salt
 
-    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+    def _session_key(self, attempt: Any) -> int:
         key = customer_key(attempt)
+        if self.stickiness >= 1.0:
+            return key
+        req_id = attempt.request.id
+        last = self._sessions.get(key)
+        if last is None:
+            session = 0
+        elif last[0] == req_id:
+            session = last[1]
+        else:
+            session = last[1] + (self._rng.random() >= self.stickiness)
+        self._sessions[key] = (req_id, session)
+        return _mix(key, session) if session else key
+
+    def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        key = self._session_key(attempt)
         return max(candidates, key=lambda s: _mix(key, self._salt(s)))
 
 
