@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from sim.analysis.clock import Anchor, clock_text, sim_clock
-from sim.analysis.observability import monitor_served, probe_episodes, probe_rule_dict
-from sim.analysis.windows import Series, episodes_of, triggers
-from sim.spec.monitoring import INVISIBLE_REASONS, AlertSpec
+from sim.analysis.observability import probe_episodes, probe_rule_dict
+from sim.analysis.windows import Series, triggers
+from sim.engine.alerting import evaluate_rule
+from sim.spec.monitoring import AlertSpec
+from sim.spec.monitoring import alert_rules as derived_alert_rules
 
-QUANTILES = {"latency_p50_s": ("latency", 0.5), "latency_p99_s": ("latency", 0.99), "ttft_p99_s": ("ttft", 0.99)}
 METRIC_WORDS = {
     "success_ratio": "success ratio", "error_ratio": "error ratio", "latency_p50_s": "p50 latency",
     "latency_p99_s": "p99 latency", "ttft_p99_s": "p99 TTFT", "goodput_rps": "goodput", "arrival_rps": "arrival rate",
@@ -41,79 +40,15 @@ clock = sim_clock
 
 def alert_rules(scenario: Any) -> tuple[list[AlertSpec], bool]:
     """The scenario's alert rules, or rules derived from its SLO (and whether they were derived)."""
-    mon = scenario.monitoring
-    if mon.alerts or not mon.derive_from_slo:
-        return list(mon.alerts), False
-    slo = scenario.slo
-    w = slo.window_s
-    rules = [AlertSpec(name="slo-availability", metric="success_ratio", op="below", threshold=slo.availability,
-                       window_s=w, for_s=w)]
-    if slo.p99_latency_s is not None:
-        rules.append(AlertSpec(name="slo-latency", metric="latency_p99_s", op="above", threshold=slo.p99_latency_s,
-                               window_s=w, for_s=w))
-    if slo.p99_ttft_s is not None:
-        rules.append(AlertSpec(name="slo-ttft", metric="ttft_p99_s", op="above", threshold=slo.p99_ttft_s,
-                               window_s=w, for_s=w))
-    for reason, limit in sorted(slo.max_error_rate.items()):
-        if reason in INVISIBLE_REASONS:  # no HTTP monitor sees it: that is the quality probe's job
-            continue
-        rules.append(AlertSpec(name=f"slo-{reason}", metric="error_ratio", reason=reason, op="above",
-                               threshold=limit, window_s=w, for_s=w))
-    return rules, True
-
-
-def _condition(series: Series, rule: AlertSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Per bucket: whether the condition holds over the trailing window, and the metric's value (NaN: no data)."""
-    w = series.window_buckets(rule.window_s)
-    span_s = w * series.bucket_s
-    ended = series.trailing(series.ended, w)
-    safe = np.maximum(ended, 1)
-    nodata = ended == 0
-    metric = rule.metric
-    served_ok = monitor_served(series)  # what the monitor counts as successes (HTTP 200s)
-    if metric in QUANTILES:
-        which, q = QUANTILES[metric]
-        served = series.served_counts(which)
-        if served is None:
-            nan = np.full(series.n, np.nan)
-            return np.zeros(series.n, dtype=bool), nan
-        served_w = series.trailing(served, w)
-        slow_w = series.trailing(series.slow_counts(which, rule.threshold), w)
-        above = (served_w > 0) & (slow_w > served_w - np.ceil(q * served_w))
-        below = (served_w > 0) & ~above
-        value = np.full(series.n, np.nan)
-        return (above if rule.op == "above" else below), value
-    if metric == "success_ratio":
-        value = series.trailing(served_ok, w) / safe
-    elif metric == "error_ratio":
-        bad = series.outcome.get(rule.reason) if rule.reason else series.ended - served_ok
-        value = series.trailing(bad if bad is not None else np.zeros(series.n), w) / safe
-    elif metric == "goodput_rps":
-        value, nodata = series.trailing(served_ok, w) / span_s, np.zeros(series.n, dtype=bool)
-    elif metric == "arrival_rps":
-        value, nodata = series.trailing(series.arrivals, w) / span_s, np.zeros(series.n, dtype=bool)
-    elif metric == "attempt_rps":
-        value, nodata = series.trailing(series.attempts, w) / span_s, np.zeros(series.n, dtype=bool)
-    else:
-        value, nodata = series.in_flight.astype(float), np.zeros(series.n, dtype=bool)
-    value = np.where(nodata, np.nan, value.astype(float))
-    cond = value > rule.threshold if rule.op == "above" else value < rule.threshold
-    return cond & ~nodata, value
+    return derived_alert_rules(scenario.monitoring, scenario.slo)
 
 
 def evaluate_alert(series: Series, rule: AlertSpec) -> list[dict[str, Any]]:
-    """Firing episodes of one rule: when it fired, when it resolved (None: still firing at the end)."""
-    cond, value = _condition(series, rule)
+    """Firing episodes of one rule: when it fired, when it resolved (None: still firing at the end).
 
-    def value_at(i: int) -> float:
-        if rule.metric in QUANTILES:
-            which, q = QUANTILES[rule.metric]
-            lo = max(0, i - series.window_buckets(rule.window_s) + 1)
-            qv = series.window_quantile(which, q, lo, i)
-            return np.nan if qv is None else qv
-        return value[i]
-
-    return episodes_of(series, rule.name, cond, rule.for_s, value_at)
+    The evaluation is ``sim.engine.alerting``'s, the one the operators are paged by during the run.
+    """
+    return evaluate_rule(rule, series.buckets(), series.bucket_s, series.warmup_s, series.duration_s)
 
 
 def _describe(rule: AlertSpec, value: float | None) -> str:
@@ -154,6 +89,10 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
             events.append({"t_s": e["resolved_s"], "event": "alert resolves", "text": f"alert {e['alert']} resolved"})
     events += [{"t_s": m["at_s"], "event": "mitigation", "text": f"{m['name']}: {m['action']}".rstrip(": ")}
                for m in mitigations]
+    response = (getattr(data, "summary", None) or {}).get("response")
+    log = response["log"] if response else []
+    events += [{"t_s": e["t_s"], "event": e["event"], "text": e["text"]} for e in log
+               if e["event"] not in ("alert fires", "alert resolves")]  # the rules' own episodes are listed above
     events.sort(key=lambda e: e["t_s"])
     for e in events:
         e["clock"] = clock_text(e["t_s"], anchor)
@@ -161,7 +100,8 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
         "rules": [r.model_dump(mode="json") for r in rules], "rules_derived_from_slo": derived,
         "quality_probe": None if probe is None else probe_rule_dict(probe),
         "alerts": episodes, "mitigations": mitigations,
-        "mitigations_act": False, "events": events, "incident_start_s": start,
+        "mitigations_act": response is not None, "status_from": "response" if response is not None else "schedule",
+        "events": events, "incident_start_s": start,
         "time_to_detect_s": None, "time_to_mitigate_s": None, "time_to_recover_s": None, "status": [],
         "false_alarms": [e for e in episodes if start is None or e["fired_s"] < start],
     }
@@ -178,6 +118,9 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
     first = detected[0]
     t_detect = first["fired_s"]
     out["time_to_detect_s"] = t_detect - start
+    if response is not None:
+        status, out["time_to_mitigate_s"] = status_from_response(log, detected, first, start, meta)
+        return _finish(out, status, anchor, start, bool(status) and status[-1]["status"] == "Resolved")
     status = [{"status": "Investigating", "t_s": t_detect,
                "text": f"We are investigating degraded service: {first['text']}."}]
     mit_after = [m for m in mitigations if m["at_s"] >= t_detect]
@@ -207,13 +150,65 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
         status.append({"status": "Resolved", "t_s": t_res,
                        "text": "This incident has been resolved: every SLO tolerance holds again."})
         out["time_to_recover_s"] = t_res - start
+    return _finish(out, status, anchor, start, status[-1]["status"] == "Resolved")
+
+
+def _finish(out: dict[str, Any], status: list[dict[str, Any]], anchor: Anchor | None, start: float,
+            resolved: bool) -> dict[str, Any]:
+    """Clock times on the status entries, the time to recover and the one-line summary."""
+    if resolved:
+        out["time_to_recover_s"] = status[-1]["t_s"] - start
     for s in status:  # status pages give minutes (05:42 PT); the events table keeps seconds
         s["clock"] = clock_text(s["t_s"], anchor, seconds=anchor is None)
     out["status"] = status
-    resolved = status[-1]["status"] == "Resolved"
     out["summary"] = (f"detected after {out['time_to_detect_s']:g} s"
                       + (f", mitigated after {out['time_to_mitigate_s']:g} s"
                          if out["time_to_mitigate_s"] is not None else "")
                       + (f", recovered after {out['time_to_recover_s']:g} s" if resolved
                          else ", not resolved by the end of the run"))
     return out
+
+
+def status_from_response(log: list[dict[str, Any]], detected: list[dict[str, Any]], first: dict[str, Any],
+                         start: float, meta: dict[str, Any]) -> tuple[list[dict[str, Any]], float | None]:
+    """The status page from what the responders did (``summary.response.log``), not from fault ends.
+
+    - Investigating: the first page acknowledged (else, when no alert paged anyone, the first alert firing);
+    - Identified: the first diagnosis (else the first action taken, a scheduled one);
+    - Monitoring: once every action taken is done (its last batch, its ramp) and no alert is firing;
+    - Resolved: back in steady state for good (``metastability``), not before Monitoring.
+    Returns the entries and the time to mitigate (first action taken after the incident started).
+    """
+    def first_of(event: str) -> dict[str, Any] | None:
+        return next((e for e in log if e["event"] == event and e["t_s"] >= start), None)
+
+    ack = first_of("acknowledged")
+    status: list[dict[str, Any]] = []
+    if ack is not None:
+        status.append({"status": "Investigating", "t_s": ack["t_s"],
+                       "text": f"We are investigating degraded service: {first['text']}."})
+    else:
+        status.append({"status": "Investigating", "t_s": first["fired_s"],
+                       "text": f"Degraded service ({first['text']}); no one has been paged."})
+    taken = [e for e in log if e["event"] in ("action starts", "action done") and e["t_s"] >= start]
+    t_mitigate = taken[0]["t_s"] - start if taken else None
+    diag = first_of("diagnosed")
+    ident = diag if diag is not None else (taken[0] if taken else None)
+    if ident is None:
+        return status, t_mitigate
+    t_ident = max(ident["t_s"], status[0]["t_s"])
+    chosen = next((e for e in taken if e["t_s"] >= ident["t_s"]), None)
+    what = f": {chosen['text']}" if chosen is not None else ""
+    status.append({"status": "Identified", "t_s": t_ident,
+                   "text": f"The issue has been identified and a fix is being applied{what}."})
+    started = {e["action"] for e in taken}
+    done = {e["action"]: e["t_s"] for e in log if e["event"] == "action done"}
+    if not taken or started - done.keys() or any(e["resolved_s"] is None for e in detected):
+        return status, t_mitigate
+    t_mon = max([t_ident, max(done.values())] + [e["resolved_s"] for e in detected])
+    status.append({"status": "Monitoring", "t_s": t_mon,
+                   "text": "A fix has been implemented and alerts have cleared; we are monitoring the results."})
+    if meta.get("recovered_at_s") is not None:
+        status.append({"status": "Resolved", "t_s": max(t_mon, meta["recovered_at_s"]),
+                       "text": "This incident has been resolved: every SLO tolerance holds again."})
+    return status, t_mitigate

@@ -15,13 +15,12 @@ how long the truth was bad before any monitor said so, or that none ever did.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from sim.analysis.windows import EPS, Series, episodes_of
-from sim.engine.random import RandomStreams
+from sim.analysis.windows import Series
+from sim.engine.alerting import evaluate_probe
 from sim.engine.request import SUCCESS_OUTCOMES
 
 
@@ -36,50 +35,16 @@ def monitor_served(series: Series) -> np.ndarray:
     return out
 
 
-def probe_delay_buckets(series: Series, detection_delay_s: float) -> int:
-    """Buckets between an answer's bucket and the first evaluation that knows its verdict."""
-    return max(0, math.ceil(detection_delay_s / series.bucket_s - EPS))
-
-
-def probe_samples(series: Series, probe: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bucket of serving: answers sampled by the probe, and the wrong ones among them."""
-    served = monitor_served(series)
-    wrong = series.outcome.get("wrong_answer", np.zeros(series.n, dtype=np.int64))
-    rng = RandomStreams(seed).get(probe.name, "quality-probe")
-    sampled = rng.binomial(served, probe.sample_share)
-    sampled_wrong = np.zeros(series.n, dtype=np.int64)
-    has = sampled > 0
-    if has.any():
-        sampled_wrong[has] = rng.hypergeometric(wrong[has], served[has] - wrong[has], sampled[has])
-    return sampled.astype(np.int64), sampled_wrong
-
-
-def probe_condition(series: Series, probe: Any, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per evaluation (bucket end): whether the probe's condition holds, the wrong share among the
-    verdicts known in its window (NaN: too few), and how many verdicts that share rests on."""
-    sampled, sampled_wrong = probe_samples(series, probe, seed)
-    d = probe_delay_buckets(series, probe.detection_delay_s)
-    known = np.zeros(series.n, dtype=np.int64)
-    known_wrong = np.zeros(series.n, dtype=np.int64)
-    if d < series.n:
-        known[d:] = sampled[:series.n - d]
-        known_wrong[d:] = sampled_wrong[:series.n - d]
-    w = series.window_buckets(probe.window_s)
-    n = series.trailing(known, w)
-    k = series.trailing(known_wrong, w)
-    enough = n >= probe.min_samples
-    share = np.where(enough, k / np.maximum(n, 1), np.nan)
-    return enough & (share > probe.threshold), share, n
-
-
 def probe_episodes(series: Series, probe: Any, seed: int) -> list[dict[str, Any]]:
-    """Firing episodes of the quality probe, in the same form as an alert rule's."""
-    cond, share, n = probe_condition(series, probe, seed)
-    episodes = episodes_of(series, probe.name, cond, probe.for_s, lambda i: share[i])
-    for e in episodes:
-        i = series.index_at(e["fired_s"] - series.bucket_s)
+    """Firing episodes of the quality probe, in the same form as an alert rule's.
+
+    The evaluation is ``sim.engine.alerting``'s, the one the operators are paged by during the run.
+    """
+    episodes, counts = evaluate_probe(probe, seed, series.buckets(), series.bucket_s, series.warmup_s,
+                                      series.duration_s)
+    for e, n in zip(episodes, counts, strict=True):
         e["source"] = "quality_probe"
-        e["text"] = (f"quality probe {probe.name}: {100 * e['value']:.1f} % of {int(n[i])} evaluated answers wrong, "
+        e["text"] = (f"quality probe {probe.name}: {100 * e['value']:.1f} % of {n} evaluated answers wrong, "
                      f"above {100 * probe.threshold:g} % (sampling {100 * probe.sample_share:g} % of answers, "
                      f"verdicts {probe.detection_delay_s:g} s after serving)")
     return episodes

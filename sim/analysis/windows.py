@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.alerting import Buckets
 from sim.engine.histogram import MIDPOINTS, quantile_from_counts
 
 FAILURE_NAMES = (
@@ -62,6 +63,11 @@ class Series:
         self.hist = {k: np.asarray(v) for k, v in hist.items()}
         self.measured_from = int(np.searchsorted(self.t_s, self.warmup_s - EPS))
         """First bucket that starts at or after the warm-up."""
+
+    def buckets(self) -> Buckets:
+        """The run's counts as the monitors read them (``sim.engine.alerting``)."""
+        return Buckets(self.ended, self.arrivals, self.attempts, self.in_flight, self.outcome,
+                       {k: v for k, v in self.hist.items() if v.size})
 
     def index_at(self, t_s: float) -> int:
         """First bucket that starts at or after ``t_s``."""

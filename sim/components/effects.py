@@ -92,6 +92,9 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("load_multiplier", "multiply", 1.0, "Control-plane load multiplier."),
     Effect("added_capacity_ops_s", "add", 0.0, "Control-plane capacity added (operators adding API servers)."),
     Effect("capacity_multiplier", "multiply", 1.0, "Control-plane capacity multiplier (API servers lost or added)."),
+    Effect("admit_rps", "minimum", math.inf,
+           "Requests per second a load balancer admits (token bucket, one second of burst); excess: rate_limited."),
+    Effect("admit_share", "minimum", 1.0, "Share of requests a load balancer admits; the rest: rate_limited."),
 )}
 """Every effect, declared once. A component declares which of these it has (``Effects(names)``)."""
 

@@ -8,6 +8,7 @@ way back (one closure per attempt).
 
 from __future__ import annotations
 
+import math
 from operator import attrgetter
 from typing import Any
 
@@ -59,13 +60,46 @@ class LoadBalancer(HeldOutOfService):
         """False while a fault (zone outage, deletion) has taken the load balancer itself down."""
         self.holds = Holds()
         """Keys of the faults holding the load balancer down; ``available`` only when empty."""
-        self.effects = Effects(())
+        self.effects = Effects(("admit_rps", "admit_share"), self._effect_changed)
+        """Admission limits operators set (a traffic limit, a block and ramp), by source; the tightest wins."""
+        self._admission = False
+        self._admit_rps = math.inf
+        self._admit_share = 1.0
+        self._tokens = 0.0
+        self._tokens_at_s = 0.0
+        self._admit_coin = UniformSampler(world.streams.get(name, "admission"))
+        self.admission_limited = 0
         self.panic = False
         """Routing to every replica, in rotation or not (the panic policy says so)."""
         self.panic_routed = 0
         self.degraded_answers = 0
         self._coin = UniformSampler(world.streams.get(name, "fallback"))
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
+
+    def _effect_changed(self, name: str, value: float) -> None:
+        if name == "admit_rps":
+            if self._admit_rps == math.inf:  # a new limit starts with one second of burst
+                self._tokens, self._tokens_at_s = max(1.0, value), self.world.env.now
+            self._admit_rps = value
+        else:
+            self._admit_share = value
+        self._admission = self._admit_rps < math.inf or self._admit_share < 1.0
+
+    def _admit(self) -> bool:
+        """Whether the admission limits let one more request in (share first, then the token bucket)."""
+        if self._admit_share < 1.0 and self._admit_coin() >= self._admit_share:
+            return False
+        rate = self._admit_rps
+        if rate == math.inf:
+            return True
+        now = self.world.env.now
+        burst = max(1.0, rate)
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at_s) * rate)
+        self._tokens_at_s = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
     def _released_state(self) -> str:
         """Back to its rotation's state once nothing holds it."""
@@ -159,6 +193,10 @@ class LoadBalancer(HeldOutOfService):
         """Route one attempt."""
         if not self.available:
             att.reply(att, "network_error")
+            return
+        if self._admission and not self._admit():
+            self.admission_limited += 1
+            att.reply(att, "rate_limited")
             return
         limiter = self.rate_limiter
         if limiter is not None and not limiter.allow(att.request.client, self.world.env.now):
@@ -271,8 +309,12 @@ class LoadBalancer(HeldOutOfService):
 
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""
-        return {"kind": self.kind, "routed": self.routed, "in_rotation": len(self.rotation),
-                "replicas": len(self.servers), "load_skew": load_skew([s.completed + s.failed for s in self.servers])}
+        out: dict[str, object] = {
+            "kind": self.kind, "routed": self.routed, "in_rotation": len(self.rotation),
+            "replicas": len(self.servers), "load_skew": load_skew([s.completed + s.failed for s in self.servers])}
+        if self.admission_limited:  # only when operators limited admission (other runs' summaries unchanged)
+            out["admission_limited"] = self.admission_limited
+        return out
 
 
 def load_skew(handled: list[int]) -> float | None:

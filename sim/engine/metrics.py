@@ -144,3 +144,7 @@ class MetricsRecorder:
         for b, counts in src.items():
             out[b] = counts
         return out
+
+    def bucket_histogram(self, which: str, b: int) -> list[int] | None:
+        """One bucket's histogram counts ('latency' or 'ttft'); None when nothing was served in it."""
+        return (self._lat_hist if which == "latency" else self._ttft_hist).get(b)

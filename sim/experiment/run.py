@@ -12,6 +12,7 @@ from sim.engine.world import World
 from sim.experiment.gc_tuning import tuned_gc
 from sim.faults import schedule_faults
 from sim.observe.result import RunResult, collect
+from sim.response import start_response
 from sim.spec.scenario import Scenario
 
 
@@ -37,6 +38,9 @@ def run_with_stack(scenario: Scenario, seed: int | None = None, *, record_reques
     graph = topology_graph(scenario)
     stack = build_stack(scenario, world)
     schedule_faults(scenario, stack, world)
+    responders = start_response(scenario, world, stack, seed)
+    if responders is not None:
+        stack.mechanisms["response"] = responders
     with tuned_gc():
         if progress and sys.stderr.isatty():
             _run_with_progress(world, spec.duration_s)

@@ -91,6 +91,10 @@ class Fault:
     def __init__(self, ctx: FaultContext):
         self.ctx = ctx
         self.occurrence = 0
+        self.active = False
+        """In a window now (between its start and its end)."""
+        self.mitigated = False
+        """Ended by people (a runbook action): no later occurrence starts."""
 
     @property
     def instant(self) -> bool:
@@ -111,6 +115,21 @@ class Fault:
 
     end_detail = "fault over"
     """What a target's release records when the window ends."""
+
+    def halt(self) -> None:
+        """Stop spreading (a rollback pauses the rollout first): cancel this window's pending timers (ramp
+        steps, deploy batches, propagation); what already happened stays until its end."""
+        self.ctx.timers.cancel_all()
+
+    def end_on(self, target: Any, detail: str) -> None:
+        """End this fault's effect on one target (a replica rolled back, a node re-imaged): the generic end
+        restricted to it, clear its source there and release its holds (the window's key and, for an
+        instant kind, every occurrence's ``id#n``). Kinds that keep per-target state add to it."""
+        source = self.ctx.source
+        target.effects.clear(source)
+        cause = self.ctx.cause(detail)
+        for key in [k for k in target.holds if k == source or k.startswith(source + "#")]:
+            target.release(key, cause)
 
     def apply(self, level: float) -> None:
         """Set the effect's intensity (ramped kinds only)."""
@@ -227,11 +246,13 @@ def schedule_faults(scenario: Scenario, stack: Stack, world: World) -> FaultLedg
             groups = [[t] for t in targets] or [[]]
             for group in groups:
                 fault = FAULTS.create(spec.kind, FaultContext(world, stack, spec, group))
+                ledger_of(world).scheduled(spec.id, fault)
                 label = group[0].name if group else "all"
                 _Stochastic(world, fault, world.streams.get(f"{spec.id}:{label}", "schedule"), window_end).next_failure(
                     spec.at_s)
             continue
         fault = FAULTS.create(spec.kind, FaultContext(world, stack, spec, targets))
+        ledger_of(world).scheduled(spec.id, fault)
         starts = [spec.at_s]
         if spec.recurring is not None:
             starts = [spec.at_s + i * spec.recurring.every_s for i in range(spec.recurring.count)]
@@ -270,6 +291,8 @@ class _Stochastic:
             self.world.call_later(t_fail - self.world.now, self._fail)
 
     def _fail(self) -> None:
+        if self.fault.mitigated:
+            return
         _start(self.world, self.fault)
         if self.fault.instant:  # recovery is the kind's own mechanism: no repair time
             self.next_failure(self.world.now)
@@ -293,10 +316,13 @@ def _log(world: World, fault: Fault, event: str) -> None:
 
 
 def _start(world: World, fault: Fault) -> None:
+    if fault.mitigated:  # people ended it for good: no later occurrence
+        return
     if world.now < world.metrics.incident_from_s:
         world.metrics.incident_from_s = world.now  # impact is also counted from the first fault that fires
     fault.occurrence += 1
     fault.resolve_targets()
+    fault.active = not fault.instant
     _log(world, fault, "start")
     ramp_s = getattr(fault.ctx.spec, "ramp_s", 0.0)
     if fault.ramped and ramp_s > 0:
@@ -310,7 +336,46 @@ def _start(world: World, fault: Fault) -> None:
 
 
 def _stop(world: World, fault: Fault) -> None:
+    if not fault.active:  # already ended (by a runbook action)
+        return
+    fault.active = False
     _log(world, fault, "end")
     fault.occurrence += 1
     fault.ctx.timers.cancel_all()
     fault.stop()
+
+
+def end_fault(world: World, fault_id: str, detail: str) -> bool:
+    """People end a fault (a runbook action): its active window ends through its own end path (``stop``:
+    clear its source, release its holds, and what the kind adds), and no later occurrence starts.
+
+    Returns whether a window was active. Releases record ``detail`` (who ended it).
+    """
+    was_active = False
+    for fault in ledger_of(world).faults_of(fault_id):
+        fault.mitigated = True
+        if fault.active:
+            was_active = True
+            fault.end_detail = detail
+            _stop(world, fault)
+    return was_active
+
+
+def end_fault_on(world: World, fault_id: str, target: Any, detail: str) -> None:
+    """People end a fault on one target (``Fault.end_on``); once no target keeps any of its effects or holds,
+    the fault's window ends as a whole (logged, and no later occurrence)."""
+    for fault in ledger_of(world).faults_of(fault_id):
+        if target not in fault.ctx.targets:
+            continue
+        fault.end_on(target, detail)
+        source = fault.ctx.source
+        if fault.active and all(_untouched(t, source) for t in fault.ctx.targets):
+            end_fault(world, fault_id, detail)
+
+
+def _untouched(target: Any, source: str) -> bool:
+    """Whether a target keeps nothing of a fault's (no effect source, no hold)."""
+    effects = target.effects
+    if any(source in effects.sources(name) for name in effects.names()):
+        return False
+    return not any(k == source or k.startswith(source + "#") for k in target.holds)

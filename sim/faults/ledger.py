@@ -18,6 +18,15 @@ class FaultLedger:
         """One entry per start and end: time, fault id, kind, event, target names."""
         self._active: dict[str, int] = {}
         self._zones_down: dict[str, set[str]] = {}
+        self._faults: dict[str, list[Any]] = {}
+
+    def scheduled(self, fault_id: str, fault: Any) -> None:
+        """A fault object was scheduled under this id (one per spec; one per target for stochastic faults)."""
+        self._faults.setdefault(fault_id, []).append(fault)
+
+    def faults_of(self, fault_id: str) -> list[Any]:
+        """The fault objects scheduled under this id (what a runbook action ends)."""
+        return list(self._faults.get(fault_id, ()))
 
     def started(self, t_s: float, fault_id: str, kind: str, targets: list[str]) -> None:
         self._active[fault_id] = self._active.get(fault_id, 0) + 1

@@ -60,6 +60,12 @@ class BadDeploy(Fault):
         timers.call_later(spec.restart_delay_s + max((s.model_load_s for s in batch), default=0.0),
                           self._check_ready, batch, crash_loop and bool(surge))
 
+    def end_on(self, target: Any, detail: str) -> None:
+        """Roll one replica back to the good build (its bug goes; a rollback restarts it meanwhile)."""
+        if target in self.updated:
+            self.updated.remove(target)
+        super().end_on(target, detail)
+
     def _switch(self, server: Any) -> None:
         tid = self.ctx.mark(server.name, "rolling deploy: traffic switched to the new build (surge replica)")
         apply_bug(self.ctx, server, self.ctx.spec.bug, tid)
@@ -135,6 +141,12 @@ class ConfigPush(Fault):
             else:
                 self.ctx.timers.call_later(delay, self._arrive, server)
 
+    def end_on(self, target: Any, detail: str) -> None:
+        """The good config back on one replica."""
+        if target in self.reached:
+            self.reached.remove(target)
+        super().end_on(target, detail)
+
     def _arrive(self, server: Any) -> None:
         bug = self.ctx.spec.bug
         if bug.kind == "crash_loop" and server.state != "down":
@@ -162,11 +174,12 @@ class OSUpdate(Fault):
     def start(self) -> None:
         spec = self.ctx.spec
         world = self.ctx.world
-        gap_s = 3600.0 / spec.reimage_per_hour
         key = hold_key(self)
         for i, server in enumerate(self.ctx.targets):
             take_down(self.ctx, server, "OS update cut the node's networking", key)
-            world.call_later(spec.reimage_after_s + (i + 1) * gap_s, self._reimaged, server, key)
+            if spec.reimage_per_hour is not None:  # else operators re-image (``end_on``, one node at a time)
+                world.call_later(spec.reimage_after_s + (i + 1) * 3600.0 / spec.reimage_per_hour,
+                                 self._reimaged, server, key)
 
     def _reimaged(self, server: Any, key: str) -> None:
         bring_back(self.ctx, server, "node re-imaged", key)

@@ -178,6 +178,9 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
         "components": {name: c.report() for name, c in components.items()},
         "faults": fault_log(world),
     }
+    responders = stack.mechanisms.get("response") if hasattr(stack, "mechanisms") else None
+    if responders is not None:  # what the operators saw and did (sim.response)
+        summary["response"] = responders.report()
     summary = _clean(summary)
 
     n = m.n_buckets

@@ -594,7 +594,9 @@ class OSUpdateFault(TargetedFault):
 
     kind: Literal["os_update"]
     reimage_after_s: float = Field(600.0, ge=0, description="Time before re-imaging begins (diagnosis).")
-    reimage_per_hour: float = Field(20.0, gt=0, description="Nodes re-imaged per hour, one after another.")
+    reimage_per_hour: float | None = Field(
+        20.0, gt=0, description="Nodes re-imaged per hour, one after another; null: nodes stay cut off until "
+                                "operators re-image them (a response action of kind reimage).")
 
 
 class FleetChangeFault(TargetedFault):

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.spec.common import Name, StrictModel
-from sim.spec.slo import BadOutcome
+from sim.spec.slo import BadOutcome, SLOSpec
 
 ALERT_METRICS = (
     "success_ratio", "error_ratio", "latency_p50_s", "latency_p99_s", "ttft_p99_s", "goodput_rps",
@@ -123,3 +123,28 @@ def check_monitoring(monitoring: MonitoringSpec, fault_ids: set[str], duration_s
         if mit.fault is not None and mit.fault not in fault_ids:
             problems.append((f"monitoring.mitigations[{i}].fault", f"no fault with id '{mit.fault}'"))
     return problems
+
+
+def alert_rules(monitoring: MonitoringSpec, slo: SLOSpec) -> tuple[list[AlertSpec], bool]:
+    """The scenario's alert rules, or rules derived from its SLO (and whether they were derived).
+
+    Pure data, here in the spec, because two layers need the same rules: the operators, who are paged
+    by them during the run, and the post-run analysis.
+    """
+    if monitoring.alerts or not monitoring.derive_from_slo:
+        return list(monitoring.alerts), False
+    w = slo.window_s
+    rules = [AlertSpec(name="slo-availability", metric="success_ratio", op="below", threshold=slo.availability,
+                       window_s=w, for_s=w)]
+    if slo.p99_latency_s is not None:
+        rules.append(AlertSpec(name="slo-latency", metric="latency_p99_s", op="above", threshold=slo.p99_latency_s,
+                               window_s=w, for_s=w))
+    if slo.p99_ttft_s is not None:
+        rules.append(AlertSpec(name="slo-ttft", metric="ttft_p99_s", op="above", threshold=slo.p99_ttft_s,
+                               window_s=w, for_s=w))
+    for reason, limit in sorted(slo.max_error_rate.items()):
+        if reason in INVISIBLE_REASONS:  # no HTTP monitor sees it: that is the quality probe's job
+            continue
+        rules.append(AlertSpec(name=f"slo-{reason}", metric="error_ratio", reason=reason, op="above",
+                               threshold=limit, window_s=w, for_s=w))
+    return rules, True

@@ -10,8 +10,9 @@ from pydantic import Field
 
 from sim.spec.common import StrictModel
 from sim.spec.faults import FaultSpec
-from sim.spec.monitoring import MonitoringSpec, check_monitoring
+from sim.spec.monitoring import MonitoringSpec, alert_rules, check_monitoring
 from sim.spec.policies import PoliciesSpec
+from sim.spec.response import ResponseSpec, check_response
 from sim.spec.run import RunSpec
 from sim.spec.slo import SLOSpec
 from sim.spec.topology import TopologySpec
@@ -41,6 +42,10 @@ class Scenario(StrictModel):
     monitoring: MonitoringSpec = Field(
         default_factory=MonitoringSpec,
         description="Alert rules and scheduled operator actions (marks on the incident timeline).",
+    )
+    response: ResponseSpec | None = Field(
+        None, description="Operators: which alerts page the on-call, how fast people respond, and the runbook "
+                          "actions they take (null: nobody acts; monitoring.mitigations stay words).",
     )
     run: RunSpec = Field(default_factory=RunSpec, description="Duration, warm-up, seed and metric resolution.")
 
@@ -165,7 +170,20 @@ def check_references(scenario: Scenario) -> list[Problem]:
     problems.extend(_check_rate_limit_classes(scenario))
     problems.extend(Problem(path, reason) for path, reason in
                     check_monitoring(scenario.monitoring, fault_ids, scenario.run.duration_s))
+    problems.extend(Problem(path, reason) for path, reason in _check_response(scenario))
     return problems
+
+
+def _check_response(scenario: Scenario) -> list[tuple[str, str]]:
+    """The response section's names: alerts (rules, derived rules, the probe), faults, pools, load balancers."""
+    rules, _ = alert_rules(scenario.monitoring, scenario.slo)
+    names = {r.name for r in rules}
+    if scenario.monitoring.quality_probe is not None:
+        names.add(scenario.monitoring.quality_probe.name)
+    topo = scenario.topology
+    return check_response(scenario.response, names, {f.id: f.kind for f in scenario.faults},
+                          {p.name for p in topo.pools}, {lb.name for lb in topo.load_balancers},
+                          scenario.run.duration_s)
 
 
 def _check_rate_limit_classes(scenario: Scenario) -> list[Problem]:

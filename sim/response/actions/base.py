@@ -1,0 +1,88 @@
+"""What a runbook action is given and may use: the world, the stack, its spec, the log, the control plane.
+
+An action changes components only through their port (``sim/components/ports.py``): effects set
+under its own source key (``response:<name>``), holds, lifecycle verbs; it ends a fault only through
+the fault's own end path (``sim.faults.end_fault`` / ``end_fault_on``). Every transition it causes
+directly names it (``Cause('operator', name, kind, detail)``): not a root of the cascade graph, the
+way out of one. An action that needs the control plane (a deploy, a scale) waits while it is not
+serving (``when_control_plane``), polling its public ``serving`` state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sim.engine.timeline import Cause
+from sim.engine.world import World
+from sim.resilience.registry import Registry
+from sim.response.log import ResponseLog
+
+CONTROL_PLANE_POLL_S = 10.0
+"""How often an action waiting for the control plane tries again (an engineer retrying kubectl)."""
+
+
+@dataclass
+class ActionContext:
+    """What one action acts on and reports to."""
+
+    world: World
+    stack: Any
+    spec: Any
+    log: ResponseLog
+    control_plane: Any = None
+    """The control plane the action waits for (None: it does not wait)."""
+
+    @property
+    def source(self) -> str:
+        """The key the action's effects go by."""
+        return f"response:{self.spec.name}"
+
+    def cause(self, detail: str) -> Cause:
+        return Cause("operator", self.spec.name, self.spec.kind, detail)
+
+    def mark(self, component: str, detail: str) -> int | None:
+        """Record the action's direct effect on a component (its state is kept)."""
+        current = self.world.timeline.current.get(component, "healthy")
+        return self.world.set_state(component, current, self.cause(detail), force=True)
+
+    def note(self, event: str, text: str, **fields: Any) -> None:
+        self.log.add(self.world.now, event, text, action=self.spec.name, kind=self.spec.kind, **fields)
+
+    def when_control_plane(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` now if the control plane serves (or is not needed), else once it does."""
+        cp = self.control_plane
+        if cp is None or cp.serving:
+            fn(*args)
+            return
+        self.note("action waits", f"{self.spec.name}: waiting for the control plane ({cp.name} is {cp.state})")
+        self.world.call_later(CONTROL_PLANE_POLL_S, self._retry, fn, args)
+
+    def _retry(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self.control_plane.serving:
+            fn(*args)
+        else:
+            self.world.call_later(CONTROL_PLANE_POLL_S, self._retry, fn, args)
+
+    def load_balancers(self) -> list[Any]:
+        """The load balancers the spec names, or every one."""
+        names = getattr(self.spec, "load_balancers", None)
+        lbs = self.stack.load_balancers
+        return lbs if names is None else [lb for lb in lbs if lb.name in names]
+
+
+class Action:
+    """Base of an action kind: ``start()`` runs it (the runbook calls it when it is due)."""
+
+    mitigating = True
+    """Counts for the status page's Identified / Monitoring (every kind does today)."""
+
+    def __init__(self, ctx: ActionContext):
+        self.ctx = ctx
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+
+ACTIONS: Registry[Action] = Registry("response action")
