@@ -62,3 +62,11 @@ def test_a_back_arrow_breaks_the_layers(tmp_path: Path) -> None:
     done = lint("layers", tmp_path)
     assert done.returncode != 0
     assert "sim.engine.probe -> sim.analysis (l.1)" in done.stdout, done.stdout
+
+
+def test_operators_sit_between_the_faults_and_observe() -> None:
+    """Runbook actions end faults and act on components during the run, so ``response`` is above ``faults``
+    (and what they need of the alert rules lives below both, in ``engine/alerting.py``); nothing of the
+    simulation imports ``observe``, so ``response`` stays below it."""
+    layers = next(c for c in CONTRACTS if c["id"] == "layers")["layers"]
+    assert layers.index("observe") < layers.index("response") < layers.index("faults")

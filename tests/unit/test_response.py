@@ -1,0 +1,310 @@
+"""Operators in the model: online alerts agree with the analysis, the on-call's timing, runbook actions
+through the port, the control-plane lock-out, and a status page that comes from what people did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sim.analysis import analyze
+from sim.engine.timeline import Cause
+from sim.engine.world import World
+from sim.experiment.run import run
+from sim.faults.base import end_fault
+from sim.response.actions import ACTIONS
+from sim.response.actions.base import CONTROL_PLANE_POLL_S, ActionContext
+from sim.response.log import ResponseLog
+from sim.response.monitor import bucket_end_s
+from sim.spec import parse_scenario
+from sim.spec.loader import ScenarioError
+
+from ..helpers import merge, run_live
+
+PAGE_S, ACK_S, DIAG_S, DELAY_S = 20.0, 40.0, 60.0, 15.0
+
+
+def stack(**over: Any) -> dict[str, Any]:
+    """Four plain replicas behind one load balancer at about half load; a bad build can be rolled over them."""
+    base: dict[str, Any] = {
+        "name": "response",
+        "topology": {"load_balancers": [{"name": "lb", "upstream": ["api"]}],
+                     "pools": [{"name": "api", "replicas": 4,
+                                "server": {"mode": "plain", "concurrency": 4, "queue_capacity": 50,
+                                           "model_load_s": 20,
+                                           "service_time_s": {"kind": "exponential", "mean": 0.05}}}]},
+        "workload": {"clients": [{"name": "users", "target": ["lb"], "users": 300, "timeout_s": 5,
+                                  "arrival": {"kind": "poisson", "rate_rps": 40}}]},
+        "policies": {"health_check": {"enabled": True, "period_s": 2}},
+        "slo": {"availability": 0.95, "window_s": 20},
+        "run": {"duration_s": 600, "warmup_s": 10, "bucket_s": 5, "seed": 3},
+    }
+    return merge(base, over)
+
+
+BAD_BUILD = {"id": "bad-build", "kind": "bad_deploy", "target": {"pool": "api"}, "at_s": 60,
+             "bug": {"kind": "error_rate", "error_percent": 60}, "max_unavailable": 4, "restart_delay_s": 1}
+"""A bad build on every replica at once, lasting until someone rolls it back (no duration_s)."""
+
+
+def oncall(diagnose_s: float = DIAG_S) -> dict[str, Any]:
+    return {"page_s": PAGE_S, "ack_s": ACK_S, "diagnose_s": diagnose_s}
+
+
+def rollback(**over: Any) -> dict[str, Any]:
+    return {"name": "roll-back", "kind": "rollback", "fault": "bad-build", "pool": "api", "batch_size": 2,
+            "restart_s": 2, "after_alert": "slo-availability", "delay_s": DELAY_S, **over}
+
+
+def events(result: Any, event: str) -> list[dict[str, Any]]:
+    return [e for e in result.summary["response"]["log"] if e["event"] == event]
+
+
+# --- online alerting ---------------------------------------------------------------------------------
+
+ALERTS = [
+    {"name": "avail", "metric": "success_ratio", "op": "below", "threshold": 0.97, "window_s": 20, "for_s": 10},
+    {"name": "errors", "metric": "error_ratio", "reason": "server_error", "op": "above", "threshold": 0.02,
+     "window_s": 15, "for_s": 0},
+    {"name": "slow", "metric": "latency_p99_s", "op": "above", "threshold": 0.2, "window_s": 10, "for_s": 5},
+    {"name": "fast", "metric": "latency_p50_s", "op": "below", "threshold": 0.06, "window_s": 10, "for_s": 0},
+    {"name": "goodput", "metric": "goodput_rps", "op": "below", "threshold": 36, "window_s": 10, "for_s": 0},
+    {"name": "attempts", "metric": "attempt_rps", "op": "above", "threshold": 45, "window_s": 10, "for_s": 0},
+    {"name": "queue", "metric": "in_flight", "op": "above", "threshold": 8, "window_s": 5, "for_s": 5},
+]
+
+
+@pytest.fixture(scope="module")
+def monitored():
+    """A bad build and silent wrong answers, every kind of rule and a quality probe; people act on none."""
+    wrong = {"id": "wrong", "kind": "wrong_answer", "target": {"pool": "api"}, "at_s": 200, "duration_s": 200,
+             "wrong_percent": 20}
+    flaky = {**BAD_BUILD, "duration_s": 150, "bug": {"kind": "error_rate", "error_percent": 15}}
+    data = stack(faults=[flaky, wrong],
+                 monitoring={"alerts": ALERTS, "quality_probe": {"sample_share": 0.2, "detection_delay_s": 30,
+                                                                 "window_s": 30, "min_samples": 5}},
+                 response={"oncall": oncall(), "actions": []})
+    data["run"]["bucket_s"] = 0.7  # not a binary fraction: bucket ends round (sim.response.monitor.bucket_end_s)
+    return run(parse_scenario(data))
+
+
+def test_online_alerts_fire_when_the_analysis_says_they_fired(monitored):
+    offline = analyze(monitored)["incident"]["alerts"]
+    online = monitored.summary["response"]["alerts"]
+    duration_s = monitored.scenario.run.duration_s
+    key = ("alert", "pending_s", "fired_s", "resolved_s")
+
+    def seen(episodes):  # the run stops at its end: an evaluation at exactly duration_s happens only afterwards
+        return [tuple(e[k] for k in key) for e in episodes if e["fired_s"] < duration_s]
+
+    assert seen(online) == seen(offline)
+    assert {e["alert"] for e in offline} >= {"avail", "errors", "goodput", "quality-probe"}  # the test has teeth
+    fired = [e["t_s"] for e in events(monitored, "alert fires")]
+    assert fired == sorted(e["fired_s"] for e in online)
+
+
+def test_bucket_ends_are_past_every_event_of_the_bucket():
+    for bucket_s in (0.1, 0.3, 0.7, 1.0, 5.0):
+        for i in range(2000):
+            t = bucket_end_s(i, bucket_s)
+            assert int(t / bucket_s) == i + 1 and t >= (i + 1) * bucket_s
+
+
+# --- the on-call and the runbook -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rolled_back():
+    return run(parse_scenario(stack(faults=[BAD_BUILD], response={"oncall": oncall(), "actions": [rollback()]})))
+
+
+def test_the_action_runs_after_page_ack_diagnosis_and_its_delay(rolled_back):
+    fired = events(rolled_back, "alert fires")[0]
+    assert fired["alert"] == "slo-availability"
+    t0 = fired["t_s"]
+    assert events(rolled_back, "page")[0]["t_s"] == pytest.approx(t0 + PAGE_S)
+    assert events(rolled_back, "acknowledged")[0]["t_s"] == pytest.approx(t0 + PAGE_S + ACK_S)
+    assert events(rolled_back, "diagnosed")[0]["t_s"] == pytest.approx(t0 + PAGE_S + ACK_S + DIAG_S)
+    assert events(rolled_back, "action starts")[0]["t_s"] == pytest.approx(t0 + PAGE_S + ACK_S + DIAG_S + DELAY_S)
+
+
+def test_a_rollback_ends_the_bad_build_replica_by_replica_and_then_the_fault(rolled_back):
+    start = events(rolled_back, "action starts")[0]["t_s"]
+    ends = [e for e in rolled_back.fault_log if e["fault"] == "bad-build" and e["event"] == "end"]
+    assert len(ends) == 1 and ends[0]["t_s"] > start  # the fault's window ends when its last replica is clean
+    restarts = sorted(t.t_s for t in rolled_back.transitions
+                      if t.state == "down" and t.cause.kind == "operator" and t.t_s >= start)
+    assert len(restarts) == 4
+    assert restarts[2] > restarts[1]  # batches of two: the second batch waits for the first to serve again
+    steady = analyze(rolled_back)["metastability"]
+    assert steady["recovered_at_s"] is not None and steady["recovered_at_s"] > ends[0]["t_s"] - 60
+
+
+def test_the_status_page_comes_from_the_responders(rolled_back):
+    inc = analyze(rolled_back)["incident"]
+    assert inc["status_from"] == "response"
+    phases = [s["status"] for s in inc["status"]]
+    assert phases == ["Investigating", "Identified", "Monitoring", "Resolved"]
+    times = [s["t_s"] for s in inc["status"]]
+    assert times == sorted(times)
+    assert times[0] == events(rolled_back, "acknowledged")[0]["t_s"]
+    assert times[1] == events(rolled_back, "diagnosed")[0]["t_s"]
+    assert times[2] >= events(rolled_back, "action done")[-1]["t_s"]
+    assert inc["time_to_mitigate_s"] == pytest.approx(events(rolled_back, "action starts")[0]["t_s"] - 60)
+
+
+def test_without_the_alert_the_action_never_runs():
+    never = {"alerts": [{"name": "never", "metric": "success_ratio", "op": "below", "threshold": 0.0}]}
+    res = run_live(parse_scenario(stack(faults=[BAD_BUILD], monitoring=never, response={
+        "oncall": oncall(), "actions": [rollback(after_alert="never"),
+                                        {"name": "limit", "kind": "limit_traffic", "rate_rps": 1,
+                                         "after_alert": "never"}]})))
+    assert not events(res, "action starts") and not events(res, "page")
+    assert res.components["lb"].effects.neutral()
+    assert not [e for e in res.fault_log if e["event"] == "end"]  # the bad build stays: nobody rolled it back
+
+
+def test_a_slower_responder_gives_a_longer_outage():
+    """Sensitivity, measured: minutes of diagnosis add to the time to recover and to the failed requests."""
+    out = {}
+    for diagnose_s in (30.0, 240.0):
+        res = run(parse_scenario(stack(faults=[BAD_BUILD], response={"oncall": oncall(diagnose_s),
+                                                                      "actions": [rollback()]})))
+        a = analyze(res)
+        out[diagnose_s] = (a["incident"]["time_to_recover_s"], res.summary["measured"]["failures"]["server_error"])
+    (fast_ttr, fast_failed), (slow_ttr, slow_failed) = out[30.0], out[240.0]
+    assert slow_ttr > fast_ttr + 150  # the extra 210 s of diagnosis, less the noise of bucket-level detection
+    assert slow_failed > fast_failed * 1.5
+
+
+# --- the control-plane lock-out --------------------------------------------------------------------------
+
+class StubControlPlane:
+    """A control plane seen through its public state only: not serving until ``back_s``."""
+
+    kind = "control_plane"
+    name = "control-plane"
+
+    def __init__(self, world: World, back_s: float):
+        self.world = world
+        self.back_s = back_s
+
+    @property
+    def serving(self) -> bool:
+        return self.world.now >= self.back_s
+
+    @property
+    def state(self) -> str:
+        return "healthy" if self.serving else "overloaded"
+
+
+def test_an_action_that_needs_the_control_plane_waits_for_it():
+    world = World(1, 1000, 10, 0)
+    log = ResponseLog()
+    spec = parse_scenario(stack(faults=[BAD_BUILD], response={"actions": [rollback()]})).response.actions[0]
+    ran: list[float] = []
+    ctx = ActionContext(world, None, spec, log, StubControlPlane(world, back_s=95.0))
+    world.call_later(30.0, ctx.when_control_plane, lambda: ran.append(world.now))
+    world.env.run(until=500)
+    assert [e["event"] for e in log.entries] == ["action waits"]
+    assert len(ran) == 1 and 95.0 <= ran[0] < 95.0 + CONTROL_PLANE_POLL_S
+
+
+# --- the spec ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("response", "path"), [
+    ({"actions": [{"name": "a", "kind": "limit_traffic", "share": 0.5, "after_alert": "nope"}]},
+     "response.actions[0].after_alert"),
+    ({"actions": [{"name": "a", "kind": "rollback", "fault": "ghost", "at_s": 10}]}, "response.actions[0].fault"),
+    ({"actions": [{"name": "a", "kind": "disable_config", "fault": "bad-build", "at_s": 10}]},
+     "response.actions[0].fault"),
+    ({"actions": [{"name": "a", "kind": "limit_traffic", "share": 0.5, "at_s": 10, "load_balancers": ["x"]}]},
+     "response.actions[0].load_balancers[0]"),
+    ({"actions": [{"name": "a", "kind": "redeploy", "pool": "web", "at_s": 10}]}, "response.actions[0].pool"),
+    ({"routing": {"page": ["nope"]}}, "response.routing.page[0]"),
+    ({"actions": [{"name": "a", "kind": "limit_traffic", "share": 0.5, "at_s": 9999}]}, "response.actions[0].at_s"),
+])
+def test_bad_response_sections_are_one_line_errors(response, path):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(stack(faults=[BAD_BUILD], response=response))
+    assert path in str(err.value) and "\n" not in str(err.value).strip()
+
+
+@pytest.mark.parametrize("action", [
+    {"name": "a", "kind": "limit_traffic", "at_s": 10},
+    {"name": "a", "kind": "limit_traffic", "share": 0.5},
+    {"name": "a", "kind": "limit_traffic", "share": 0.5, "at_s": 10, "after_alert": "slo-availability"},
+])
+def test_an_action_needs_one_trigger_and_one_limit(action):
+    with pytest.raises(ScenarioError):
+        parse_scenario(stack(response={"actions": [action]}))
+
+
+# --- every action kind acts through the port, and only as it says ---------------------------------------
+
+CASES: dict[str, dict[str, Any]] = {
+    "limit_traffic": {"action": {"rate_rps": 10, "duration_s": 100}, "faults": []},
+    "block_and_ramp": {"action": {"block_s": 20, "ramp_s": 40, "steps": 4}, "faults": []},
+    "redeploy": {"action": {"pool": "api", "batch_size": 2, "restart_s": 1, "fault": "bad-build"},
+                 "faults": [BAD_BUILD]},
+    "rollback": {"action": {"fault": "bad-build", "batch_percent": 50, "restart_s": 1}, "faults": [BAD_BUILD]},
+    "disable_config": {"action": {"fault": "cfg"},
+                       "faults": [{"id": "cfg", "kind": "config_push", "target": {"pool": "api"}, "at_s": 60,
+                                   "propagation_s": 5, "bug": {"kind": "error_rate", "error_percent": 50}}]},
+    "end_fault": {"action": {"fault": "slow"},
+                  "faults": [{"id": "slow", "kind": "latency_inflation", "target": {"pool": "api"}, "at_s": 60,
+                              "slow_factor": 3}]},
+}
+
+
+def test_every_action_kind_has_a_contract_case():
+    assert sorted(CASES) == ACTIONS.names()
+
+
+def _effect_sources(components: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    return {name: c.effects.active() for name, c in components.items() if c.effects.active()}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_each_action_changes_what_it_says_through_the_port(kind):
+    case = CASES[kind]
+    action = {"name": "act", "kind": kind, "at_s": 100, **case["action"]}
+    res = run_live(parse_scenario(stack(faults=case["faults"], response={"actions": [action]},
+                                        run={"duration_s": 400})))
+    log = res.summary["response"]["log"]
+    assert [e["t_s"] for e in log if e["event"] == "action starts" or e["event"] == "action done"][0] == 100
+    assert any(e["event"] == "action done" for e in log)
+    by_operator = {t.component for t in res.transitions if t.cause.kind == "operator"}
+    left = _effect_sources(res.components)
+    if kind in ("limit_traffic", "block_and_ramp"):
+        assert by_operator == {"lb"}  # only the load balancer it limits, and it lifts its limit in the end
+        assert left == {}
+        limited = res.summary["components"]["lb"]["admission_limited"]
+        assert limited > 0 and res.summary["measured"]["outcomes"]["rate_limited"] >= limited
+    else:
+        fault = case["faults"][0]["id"]
+        ends = [e for e in res.fault_log if e["fault"] == fault and e["event"] == "end"]
+        assert len(ends) == 1 and ends[0]["t_s"] >= 100  # the fault ended by its own end path, after the action
+        assert left == {}  # nothing of the fault is left on any component
+        replicas = {n for n, c in res.components.items() if c.kind == "server"}
+        if kind in ("redeploy", "rollback"):
+            assert by_operator == replicas  # every replica restarted by the operators, nothing else touched
+        else:
+            assert by_operator == set()  # ending a fault needs no restart: the fault's end records the change
+        assert all(c.serving for n, c in res.components.items() if n in replicas)
+
+
+def test_ending_a_fault_stops_its_later_occurrences():
+    data = stack(faults=[{"id": "blip", "kind": "error_rate", "target": {"pool": "api"}, "at_s": 50,
+                          "duration_s": 20, "error_percent": 50, "recurring": {"every_s": 100, "count": 4}}],
+                 response={"actions": [{"name": "fix", "kind": "end_fault", "fault": "blip", "at_s": 160}]})
+    res = run(parse_scenario(data))
+    starts = [e["t_s"] for e in res.fault_log if e["event"] == "start"]
+    assert starts == [50, 150]  # the third and fourth windows never start
+    ends = [e["t_s"] for e in res.fault_log if e["event"] == "end"]
+    assert ends == [70, 160]
+
+
+def test_end_fault_of_an_inactive_fault_changes_nothing():
+    world = World(1, 100, 1, 0)
+    assert end_fault(world, "nothing", "ended") is False
+    assert Cause("operator", "a", "end_fault", "x").kind == "operator"
