@@ -56,6 +56,7 @@ BY_SUFFIX: dict[str, Bound] = {
 BY_NAME: dict[str, Bound] = {
     # sizes of the stack
     "replicas": _b(10_000, "replicas in one pool"),
+    "batch_size": _b(10_000, "replicas in one pool"),
     "min_replicas": _b(10_000, "replicas in one pool"),
     "max_replicas": _b(10_000, "replicas in one pool"),
     "gpu_quota": _b(1_000_000, "GPUs"),
