@@ -5,7 +5,7 @@ under its own source key (``response:<name>``), holds, lifecycle verbs; it ends 
 the fault's own end path (``sim.faults.end_fault`` / ``end_fault_on``). Every transition it causes
 directly names it (``Cause('operator', name, kind, detail)``): not a root of the cascade graph, the
 way out of one. An action that needs the control plane (a deploy, a scale) waits while it is not
-serving (``when_control_plane``), polling its public ``serving`` state.
+serving (``when_control_plane``, through the control plane's port: ``serving``, ``call_when_serving``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from sim.engine.timeline import Cause
 from sim.engine.world import World
 from sim.resilience.registry import Registry
 from sim.response.log import ResponseLog
-
-CONTROL_PLANE_POLL_S = 10.0
-"""How often an action waiting for the control plane tries again (an engineer retrying kubectl)."""
 
 
 @dataclass
@@ -51,19 +48,18 @@ class ActionContext:
         self.log.add(self.world.now, event, text, action=self.spec.name, kind=self.spec.kind, **fields)
 
     def when_control_plane(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` now if the control plane serves (or is not needed), else once it does."""
+        """Run ``fn(*args)`` now if the control plane serves (or is not needed), else as soon as it does
+        (its port's ``call_when_serving``: card 8's lock-out)."""
         cp = self.control_plane
         if cp is None or cp.serving:
             fn(*args)
             return
         self.note("action waits", f"{self.spec.name}: waiting for the control plane ({cp.name} is {cp.state})")
-        self.world.call_later(CONTROL_PLANE_POLL_S, self._retry, fn, args)
+        cp.call_when_serving(self._resumed, fn, args)
 
-    def _retry(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        if self.control_plane.serving:
-            fn(*args)
-        else:
-            self.world.call_later(CONTROL_PLANE_POLL_S, self._retry, fn, args)
+    def _resumed(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.note("action step", f"{self.spec.name}: the control plane serves again; going on")
+        fn(*args)
 
     def load_balancers(self) -> list[Any]:
         """The load balancers the spec names, or every one."""
