@@ -159,20 +159,6 @@ def _outstanding(server: Any) -> int:
     return server.outstanding
 
 
-class _Subsets:
-    """Cache of a per-rotation subset: recomputed only when the load balancer rebuilds its rotation list."""
-
-    def __init__(self) -> None:
-        self._source: list[Any] | None = None
-        self._value: Any = None
-
-    def get(self, candidates: list[Any], compute) -> Any:
-        if candidates is not self._source:
-            self._source = candidates
-            self._value = compute(candidates)
-        return self._value
-
-
 @BALANCERS.register("zone_aware")
 class ZoneAware:
     """Envoy zone-aware routing: send as much as possible to the load balancer's own zone while every
@@ -298,29 +284,70 @@ def _mix(a: int, b: int) -> int:
     return x
 
 
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _jump(key: int, buckets: int) -> int:
+    """Jump consistent hash (Lamping and Veach 2014): a uniform bucket in [0, buckets) in O(log buckets); when
+    a bucket is added, a key moves (to the new one) with probability 1 / (buckets + 1) only."""
+    b, j = -1, 0
+    while j < buckets:
+        b = j
+        key = (key * 2862933555777941757 + 1) & _MASK64
+        j = int((b + 1) * (2147483648.0 / ((key >> 33) + 1)))
+    return b
+
+
+class _Known:
+    """Every replica a policy has been offered, numbered in the order they became known (each new batch
+    in name order), and each candidate list's replicas by that number, for the few lists a load balancer
+    routes over at a time (the rotation, per model served; a rotation change makes a new list)."""
+
+    __slots__ = ("numbers", "_lists")
+    LISTS = 4
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self._lists: dict[int, tuple[list[Any], dict[int, Any]]] = {}
+
+    def by_number(self, candidates: list[Any]) -> dict[int, Any]:
+        """Number → replica, of one candidate list."""
+        held = self._lists.get(id(candidates))
+        if held is None or held[0] is not candidates or len(held[1]) != len(candidates):
+            numbers = self.numbers
+            for name in sorted({s.name for s in candidates if s.name not in numbers}):
+                numbers[name] = len(numbers)
+            if len(self._lists) >= self.LISTS:
+                self._lists.clear()
+            held = self._lists[id(candidates)] = (candidates, {numbers[s.name]: s for s in candidates})
+        return held[1]
+
+
 @BALANCERS.register("sticky")
 class Sticky:
-    """Session affinity: a user's requests reach the same replica while it is in rotation (rendezvous
-    hashing on the user's session, so losing a replica moves only its sessions).
+    """Session affinity: a user's requests reach the same replica while it is in rotation.
+
+    A session's key draws a sequence of replicas (jump consistent hashing over every replica known, one draw
+    per step); the session goes to the first one drawn that is a candidate. So every candidate gets the same
+    share of sessions, and losing a replica moves only its sessions (the others' first candidate is
+    unchanged), as rendezvous hashing does, in O(log n) per pick.
 
     ``stickiness`` (spec, default 1) is the chance that a user's next request stays in the user's
     session; otherwise it opens a new session, pinned afresh by the hash (a new conversation). With 1 a
-    user is pinned for good; with 0 every request is placed afresh, as by a random balancer. Retries of a
-    request stay in its session.
+    user is pinned for good (and nothing is kept per user); with 0 every request is placed afresh, as by a
+    random balancer. Retries of a request stay in its session.
     """
 
+    MAX_DRAWS = 64
+    """Past this many draws (nearly every known replica out of rotation: fewer than about 1 in 16 left) the
+    pick scans the candidates (rendezvous hashing among them)."""
+
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
-        self._salts: dict[str, int] = {}
+        self._known = _Known()
         self.stickiness = 1.0 if spec is None else getattr(spec, "stickiness", 1.0)
         self._rng = rng
         self._sessions: dict[int, tuple[int, int]] = {}
-        """customer key -> (id of the last request placed, its session number)."""
-
-    def _salt(self, server: Any) -> int:
-        salt = self._salts.get(server.name)
-        if salt is None:
-            salt = self._salts[server.name] = zlib.crc32(server.name.encode())
-        return salt
+        """customer key -> (id of the last request placed, its session number); only with stickiness < 1."""
 
     def _session_key(self, attempt: Any) -> int:
         key = customer_key(attempt)
@@ -338,44 +365,54 @@ class Sticky:
         return _mix(key, session) if session else key
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
+        by_number = self._known.by_number(candidates)
+        n = len(self._known.numbers)
         key = self._session_key(attempt)
-        return max(candidates, key=lambda s: _mix(key, self._salt(s)))
+        for draw in range(self.MAX_DRAWS):
+            server = by_number.get(_jump(_mix(key, draw), n))
+            if server is not None:
+                return server
+        return by_number[max(by_number, key=lambda i: _mix(key, i))]  # rendezvous among the few left
 
 
 @BALANCERS.register("shuffle_shard")
 class ShuffleShard:
     """Each customer (client, user) is assigned ``shard_size`` replicas out of all, by a seeded hash; it is
     served by the least loaded of them in rotation, and by none else. A poison customer can only take
-    down its own shard, so only customers whose whole shard is inside it lose service."""
+    down its own shard, so only customers whose whole shard is inside it lose service.
+
+    A shard is drawn, not searched: the first ``shard_size`` distinct jump-hash draws of the customer's
+    seeded key over every replica known (numbered in the order they became known): a uniform subset in
+    O(shard_size x log n) per pick, nothing kept per customer; a new replica changes a customer's shard only
+    with probability about shard_size / n.
+    """
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self.shard_size = 2 if spec is None else spec.shard_size
         self._seed = int(rng.integers(0, 2**31 - 1))
-        self._shards: dict[int, frozenset[int]] = {}
-        self._names: dict[str, int] = {}
-        self._all: list[str] = []
-        self._cache = _Subsets()
+        self._known = _Known()
 
     def shard_of(self, key: int, n: int) -> frozenset[int]:
-        """Indices (into the sorted replica names) of a customer's shard: top shard_size rendezvous scores."""
-        shard = self._shards.get(key)
-        if shard is None:
-            scores = sorted(range(n), key=lambda i: _mix(key ^ self._seed, i), reverse=True)
-            shard = self._shards[key] = frozenset(scores[: min(self.shard_size, n)])
-        return shard
+        """Numbers (in the order the replicas became known) of a customer's shard among ``n`` replicas."""
+        return frozenset(self._shard(key, n))
 
-    def _index(self, candidates: list[Any]) -> dict[int, Any]:
-        if any(s.name not in self._names for s in candidates):
-            self._all = sorted({*self._all, *(s.name for s in candidates)})
-            self._names = {name: i for i, name in enumerate(self._all)}
-            self._shards.clear()
-        return {self._names[s.name]: s for s in candidates}
+    def _shard(self, key: int, n: int) -> list[int]:
+        size = min(self.shard_size, n)
+        key ^= self._seed
+        picked: list[int] = []
+        draw = 0
+        while len(picked) < size:
+            b = _jump(_mix(key, draw), n)
+            draw += 1
+            if b not in picked:
+                picked.append(b)
+        return picked
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any | None:
-        by_index = self._cache.get(candidates, self._index)
+        by_number = self._known.by_number(candidates)
         best = None
-        for i in self.shard_of(customer_key(attempt), len(self._all)):
-            s = by_index.get(i)
+        for i in self._shard(customer_key(attempt), len(self._known.numbers)):
+            s = by_number.get(i)
             if s is not None and (best is None or s.outstanding < best.outstanding):
                 best = s
         return best
