@@ -72,6 +72,7 @@ _GETTERS: dict[str, Any] = {
     "alert_fired": lambda a, s: _alert_fired(a),
     "wrong_answers": lambda a, s: (a.get("observability") or {}).get("truth", {}).get("wrong_answers"),
     "degraded_share": lambda a, s: _share(s, "degraded"),
+    "served_ratio": lambda a, s: s["measured"]["served_ratio"],
 }
 
 

@@ -46,6 +46,7 @@ METRICS: dict[str, str] = {
     "alert_fired": "1 if any alert (or the quality probe) fired, else 0",
     "wrong_answers": "answers served wrong (silent corruption), whether anyone saw them or not",
     "degraded_share": "share of requests answered by a fallback (a smaller model or a cache)",
+    "served_ratio": "share of requests answered at all: well, by a fallback, or (silently) wrong",
     "failed_latency_mean_s": "mean time a failed request took to fail (how long callers waited for an error)",
 }
 """The metrics a claim may name, with their meaning (sim.experiment.lesson computes them from a run)."""

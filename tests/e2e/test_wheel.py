@@ -81,7 +81,7 @@ def test_builtin_names_resolve_against_the_installed_copy(installed: Path, tmp_p
     assert Path(got["library"]) == installed / "sim" / "library"
     assert got["name"] == "incident-1-devday" and got["demo"] == "demo"
     assert got["problems"] == []
-    assert len(got["lessons"]) >= 6  # every lesson loads, its scenarios found inside the installed library
+    assert len(got["lessons"]) >= 10  # every lesson loads, its scenarios found inside the installed library
     expected = {"builtin:demo"} | {f"builtin:{p.relative_to(ROOT / 'scenarios').with_suffix('').as_posix()}"
                                    for p in scenario_files(ROOT / "scenarios")}
     assert set(got["entries"]) == expected
