@@ -333,11 +333,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.folder is not None and args.folder not in known:
         return _bad(f"list: no folder '{args.folder}' in the library (folders: {', '.join(known)})")
     entries = catalogue(args.folder)
-    width = max((len(e.name) for e in entries), default=0)
     for folder in known:
         group = [e for e in entries if e.folder == folder]
         if not group:
             continue
+        width = max(len(e.name) for e in group)
         print(f"{folder}: {FOLDER_TITLES.get(folder, 'scenarios')} ({len(group)})")
         for e in group:
             text = e.line if e.problem is None else f"INVALID {e.problem}"

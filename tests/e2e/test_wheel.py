@@ -66,10 +66,12 @@ def test_builtin_names_resolve_against_the_installed_copy(installed: Path, tmp_p
         "from sim.spec.lesson import lesson_refs, load_lesson\n"
         "entries = catalogue()\n"
         "lessons = [load_lesson(r).ref.number for r in lesson_refs()]\n"
+        "from sim.experiment.run import run\n"
+        "ran = run(load_scenario('builtin:teaching/discovery-static-stability')).summary['measured']['ended']\n"
         "s = load_scenario('builtin:incidents/openai-2023-11-08-devday')\n"
         "print(json.dumps({'sim': sim.__file__, 'library': str(library_dir()), 'name': s.name,\n"
         "                  'demo': load_scenario('builtin:demo').name,\n"
-        "                  'entries': [e.name for e in entries], 'lessons': lessons,\n"
+        "                  'entries': [e.name for e in entries], 'lessons': lessons, 'ran': ran,\n"
         "                  'problems': [e.problem for e in entries if e.problem]}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(installed)}
@@ -81,6 +83,7 @@ def test_builtin_names_resolve_against_the_installed_copy(installed: Path, tmp_p
     assert Path(got["library"]) == installed / "sim" / "library"
     assert got["name"] == "incident-1-devday" and got["demo"] == "demo"
     assert got["problems"] == []
+    assert got["ran"] > 100  # a shipped scenario runs from the installed copy
     assert len(got["lessons"]) >= 10  # every lesson loads, its scenarios found inside the installed library
     expected = {"builtin:demo"} | {f"builtin:{p.relative_to(ROOT / 'scenarios').with_suffix('').as_posix()}"
                                    for p in scenario_files(ROOT / "scenarios")}
