@@ -28,8 +28,9 @@ lesson uses words the earlier ones explained.
     chaossim lesson 1        # runs lesson 1's scenarios, judges its claim, writes the report
 
 The command prints each run's verdict, the lesson's question, whether its claim held, its answer
-and where it wrote the report: `runs/lesson-<N>-<name>-<time>/comparison.html`, one page you open
-in a browser. Read the question first and guess the answer before you look at the page.
+and where it wrote the report (`runs/lesson-01-utilisation-and-queueing-<time>/comparison.html`
+for lesson 1; `--out DIR` chooses the folder), one page you open in a browser. Read the question
+first and guess the answer before you look at the page.
 
 **How to read the report.** At the top, one card per scenario: *steady state held* (green) or
 *deviated* (red), judged against the scenario's SLO (service level objective, e.g. "99 % of
@@ -37,9 +38,9 @@ requests succeed"), and whether the system *recovered* after the trouble ended o
 Then the key figures, each scenario's value and its difference from the first scenario (the
 control): green is better, red worse. Then the time series, overlaid (the control solid, the others
 dashed): traffic, success ratio, latency, failures by reason. The red band is the trigger (the fault
-or surge); hatched orange is an alert firing. You can zoom, hover and hide lines. Each scenario's
-own run folder is beside the page; `chaossim report FOLDER` writes its full report (cascade graph,
-component states, incident timeline).
+or surge); hatched orange is an alert firing (both for the first scenario). You can zoom, hover
+and hide lines. Each scenario's own run folder is beside the page; `chaossim report FOLDER` writes
+its full report (cascade graph, component states, incident timeline).
 
 **Words used throughout.** *Availability*: the share of requests answered successfully.
 *Latency*: how long a request took; *p99* is the 99th percentile, the time within which 99 % of
@@ -85,7 +86,7 @@ def lesson_section(loaded: LoadedLesson, root: Path) -> str:
     checks = "\n".join(f"- {check_text(c)}" for c in lesson.claim)
     return (f"## {ref.number}. {lesson.title}\n\n"
             f"{_para(lesson.concept)}\n\n"
-            f"**Run it:** `chaossim lesson {ref.number}`. The scenarios differ in {_para(lesson.differs_in)}\n\n"
+            f"**Run it:** `chaossim lesson {ref.number}`. **What differs:** {_para(lesson.differs_in)}\n\n"
             f"| label | scenario |\n|---|---|\n{rows}\n\n"
             f"**What to look at.** {_para(lesson.look_at)}\n\n"
             f"**Question.** {_para(lesson.question)}\n\n"
