@@ -19,7 +19,7 @@ from sim.components.cache import Cache
 from sim.components.client import Client
 from sim.components.control_plane import ControlPlane
 from sim.components.database import Database
-from sim.components.discovery import Discovery
+from sim.components.discovery import ClusterDns, Discovery
 from sim.components.inference_server import LLMServer
 from sim.components.load_balancer import LoadBalancer
 from sim.components.network import Network
@@ -129,6 +129,17 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
             stack.discovery.control_plane = cp
             stack.discovery.record_ttl_s = topo.discovery.control_plane.record_ttl_s
             stack.by_name["control-plane"] = cp
+    for spec_cp in topo.control_planes:
+        cluster = frozenset(spec_cp.pools)
+
+        def members(cluster: frozenset[str] = cluster) -> list[Any]:
+            return [s for s in stack.servers if s.pool in cluster]
+
+        cp = ControlPlane(world, spec_cp.name, spec_cp, lambda members=members: sum(
+            1 for s in members() if s.state != "down"), pools=cluster)
+        cp.zone = (pools[spec_cp.pools[0]].zones or [default_zone])[0]
+        cp.dependents.append(ClusterDns(world, spec_cp.name, spec_cp.record_ttl_s, members))
+        stack.by_name[spec_cp.name] = cp
 
     records = DnsRecords(world)
     for spec_c in scenario.workload.clients:

@@ -50,11 +50,15 @@ class ControlPlane:
 
     kind = "control_plane"
 
-    def __init__(self, world: World, name: str, spec: ControlPlaneSpec, nodes: Callable[[], int]):
+    def __init__(self, world: World, name: str, spec: ControlPlaneSpec, nodes: Callable[[], int],
+                 pools: frozenset[str] | None = None):
         self.world = world
         self.name = name
         self.spec = spec
         self.nodes = nodes
+        """How many nodes are up and calling it."""
+        self.pools = pools
+        """The pools whose nodes call it (None: every pool, the control plane of the clients' discovery)."""
         self.effects = Effects(("added_ops_s", "added_ops_per_node_s", "added_ops_per_node_sq_s", "load_multiplier",
                                 "added_capacity_ops_s", "capacity_multiplier"))
         """What faults add to the load and multiply it by, and what operators add to its capacity, by source."""
@@ -128,6 +132,10 @@ class ControlPlane:
         ``key``'s change. Recorded with its cause."""
         self._set_pair(key, "added_capacity_ops_s", added_ops_s, 0.0, "capacity_multiplier", multiplier)
         self._changed(cause)
+
+    def covers(self, server: Any) -> bool:
+        """Whether ``server``'s node calls this control plane."""
+        return self.pools is None or server.pool in self.pools
 
     def call_when_serving(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` as soon as calls succeed again (now, if they do): an action that needs the

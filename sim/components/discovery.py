@@ -3,10 +3,15 @@
 When discovery fails, clients keep using cached records until they expire; only then do requests
 fail. With a control plane, discovery itself serves the records it last fetched for
 ``record_ttl_s`` after the control plane stops serving; only then do lookups fail (the delay of
-about one TTL between a control-plane failure and a data-plane failure, incident 8).
+about one TTL between a control-plane failure and a data-plane failure, incident 8). A cluster's
+own DNS (``ClusterDns``) does the same for the replicas of the cluster: once its records expire they
+cannot find the services they call.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
@@ -83,3 +88,68 @@ class Discovery:
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""
         return {"kind": self.kind, "lookups": self.lookups}
+
+
+RECHECK_S = 10.0
+"""While a cluster's records are expired, how often replicas that joined since are told (new pods fail too)."""
+
+
+class ClusterDns:
+    """In-cluster DNS (CoreDNS fed by the cluster's control plane): the cluster's replicas find the services
+    they call through it.
+
+    Records are refreshed while the control plane serves; once it stops they stay valid ``record_ttl_s``,
+    then every replica of the cluster answers its requests with a server error (it cannot find its
+    backends; effect ``error_share`` under the control plane's ``<name>:dns`` key, through the replica's
+    port) until the control plane serves again and the records are refreshed.
+    """
+
+    def __init__(self, world: World, control_plane: str, record_ttl_s: float, servers: Callable[[], list[Any]]):
+        self.world = world
+        self.control_plane = control_plane
+        self.record_ttl_s = record_ttl_s
+        self.servers = servers
+        self.key = f"{control_plane}:dns"
+        self.records_valid = True
+        self._token = 0
+        self._parent: int | None = None
+        self._told: set[str] = set()
+
+    def control_plane_changed(self, serving: bool, parent: int | None) -> None:
+        """The control plane went down or came back: the records can (not) be refreshed from now on."""
+        self._token += 1
+        if serving:
+            was_valid, self.records_valid = self.records_valid, True
+            if not was_valid:
+                for server in self.servers():
+                    if server.name in self._told:
+                        server.effects.clear(self.key, "error_share")
+                        self.world.set_state(server.name, server.state, Cause(
+                            "mechanism", self.control_plane, "control_plane", "in-cluster DNS records refreshed",
+                            (parent,) if parent is not None else ()), force=True)
+                self._told.clear()
+        elif self.records_valid:
+            self._parent = parent
+            self.world.call_later(self.record_ttl_s, self._expired, self._token)
+
+    def _expired(self, token: int) -> None:
+        if token != self._token:
+            return
+        self.records_valid = False
+        self._tell_new()
+
+    def _tell_new(self) -> None:
+        parents = (self._parent,) if self._parent is not None else ()
+        for server in self.servers():
+            if server.name not in self._told:
+                self._told.add(server.name)
+                mark = self.world.set_state(server.name, server.state, Cause(
+                    "mechanism", self.control_plane, "record_ttl",
+                    f"in-cluster DNS records expired {self.record_ttl_s:g} s after the control plane stopped "
+                    "serving: backends not found", parents), force=True)
+                server.effects.set(self.key, "error_share", 1.0, mark)
+        self.world.call_later(RECHECK_S, self._recheck, self._token)
+
+    def _recheck(self, token: int) -> None:
+        if token == self._token and not self.records_valid:
+            self._tell_new()

@@ -92,3 +92,18 @@ class ControlPlaneOverload(Fault):
     def stop(self) -> None:
         for cp in self.ctx.targets:
             cp.set_load(self.ctx.spec.id, self.ctx.cause("extra load gone"))
+
+
+@FAULTS.register("control_plane_capacity_loss")
+class ControlPlaneCapacityLoss(Fault):
+    """A share of the control plane's capacity is lost; its queue decides what that does."""
+
+    def start(self) -> None:
+        share = self.ctx.spec.capacity_percent / 100.0
+        for cp in self.ctx.targets:
+            cp.set_capacity(self.ctx.spec.id, self.ctx.cause(f"{share:.0%} of the API servers' capacity lost"),
+                            multiplier=1.0 - share)
+
+    def stop(self) -> None:
+        for cp in self.ctx.targets:
+            cp.set_capacity(self.ctx.spec.id, self.ctx.cause("API servers back"))

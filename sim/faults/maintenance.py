@@ -189,14 +189,17 @@ class OSUpdate(Fault):
 class FleetChange(Fault):
     """Every targeted node calls the control plane more (linear or quadratic in the fleet size).
 
-    The added load follows the fleet: the targeted share of the nodes there are now, each adding
-    ``ops_per_node_s`` (linear) or ``ops_per_node_s`` x N (quadratic) as the fleet grows or shrinks.
+    Each control plane gets the load of the targeted nodes that call it (a cluster's own, or every node
+    for the discovery's). The added load follows the fleet: the targeted share of the nodes there are
+    now, each adding ``ops_per_node_s`` (linear) or ``ops_per_node_s`` x N (quadratic).
     """
 
     def start(self) -> None:
         spec = self.ctx.spec
-        n = len(self.ctx.targets)
         for cp in self._control_planes():
+            n = sum(1 for s in self.ctx.targets if cp.covers(s))
+            if not n:
+                continue
             nodes = max(1, cp.nodes())
             per_node = spec.ops_per_node_s * min(1.0, n / nodes)
             now = per_node * nodes * (nodes if spec.cost == "quadratic" else 1)

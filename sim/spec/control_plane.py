@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim.spec.common import StrictModel
+from sim.spec.common import Name, StrictModel
 
 
 class CallerRetrySpec(StrictModel):
@@ -73,3 +73,15 @@ class ControlPlaneSpec(StrictModel):
         if self.degraded_latency_s > self.call_timeout_s:
             raise ValueError("degraded_latency_s must not exceed call_timeout_s")
         return self
+
+
+class ClusterControlPlaneSpec(ControlPlaneSpec):
+    """The control plane of one cluster: the pools it runs call it, and their in-cluster DNS depends on it.
+
+    Its load comes from its own pools' nodes. When it stops serving, the cluster's DNS keeps
+    answering from its cached records for ``record_ttl_s``; then the pools' replicas can no longer
+    find the services they call and answer every request with an error, until it serves again.
+    """
+
+    name: Name = Field(description="Unique component name of this control plane (a fault targets it by name).")
+    pools: list[Name] = Field(min_length=1, description="The pools whose nodes run in this cluster.")

@@ -688,6 +688,20 @@ class ControlPlaneOverloadFault(TargetedFault):
     load_multiplier: float = Field(5.0, gt=1, description="Multiplier of the control plane's load.")
 
 
+class ControlPlaneCapacityLossFault(TargetedFault):
+    """Some of the control plane's API servers die (out of memory, say): its capacity falls to
+    ``100 - capacity_percent`` % for the window. Whether that overloads it is its queue's call."""
+
+    model_config = fault_doc(
+        "dependency",
+        "the control plane's queue filling if the load exceeds what is left, calls timing out, their "
+        "retries, in-cluster DNS failing one record TTL later, the queue draining once capacity is back"
+    )
+
+    kind: Literal["control_plane_capacity_loss"]
+    capacity_percent: float = Field(100.0, gt=0, le=100, description="Share of the capacity lost (%).")
+
+
 # --- correlated --------------------------------------------------------------------------------------
 class ZoneOutageFault(FaultBase):
     """Everything in a zone is down for the window (servers, load balancers, databases, caches).
@@ -736,7 +750,7 @@ FAULT_MODELS: dict[str, type[FaultBase]] = {
         PoisonRequestFault, MemoryLeakFault, WrongAnswerFault, NetworkLatencyFault, PacketLossFault,
         PartitionFault, DNSFailureFault, BadDeployFault, DrainFault, ConfigPushFault, OSUpdateFault,
         FleetChangeFault, DatabaseSlowFault, DatabaseDownFault, DatabaseFailoverFault, CacheFlushFault,
-        CacheDownFault, ControlPlaneOverloadFault, ZoneOutageFault, CleanupJobFault,
+        CacheDownFault, ControlPlaneOverloadFault, ControlPlaneCapacityLossFault, ZoneOutageFault, CleanupJobFault,
     )
 }
 """Every fault kind and its model."""
@@ -777,6 +791,7 @@ FaultSpec = Annotated[
     | Annotated[CacheFlushFault, Tag("cache_flush")]
     | Annotated[CacheDownFault, Tag("cache_down")]
     | Annotated[ControlPlaneOverloadFault, Tag("control_plane_overload")]
+    | Annotated[ControlPlaneCapacityLossFault, Tag("control_plane_capacity_loss")]
     | Annotated[ZoneOutageFault, Tag("zone_outage")]
     | Annotated[CleanupJobFault, Tag("cleanup_job")]
     | Annotated[UnknownFault, Tag("unknown-kind")],

@@ -109,6 +109,7 @@ FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {
     "cache_flush": ("cache",),
     "cache_down": ("cache",),
     "control_plane_overload": ("control_plane",),
+    "control_plane_capacity_loss": ("control_plane",),
     "cleanup_job": ("server", "load_balancer", "database", "cache"),
 }
 """Which component kinds each targeted fault kind may act on (zone and link faults have no target)."""
@@ -129,6 +130,9 @@ def fault_inventory(scenario: Scenario) -> list[ComponentInfo]:
         items.append(ComponentInfo(DISCOVERY_NAME, "discovery", default_zone))
         if topo.discovery.control_plane is not None:
             items.append(ComponentInfo(CONTROL_PLANE_NAME, "control_plane", default_zone))
+    zone_of = {p.name: (p.zones or [default_zone])[0] for p in topo.pools}
+    for cp in topo.control_planes:
+        items.append(ComponentInfo(cp.name, "control_plane", zone_of[cp.pools[0]]))
     return items
 
 
@@ -173,10 +177,11 @@ def check_fault_targets(scenario: Scenario) -> list[Problem]:
             a, b = fault.between
             if not ((a in zones and b in zones) or (a in names and b in names)):
                 problems.append(Problem(f"{where}.between", "give two zones or two component names that exist"))
-        if fault.kind == "fleet_change" and (
+        if fault.kind == "fleet_change" and not scenario.topology.control_planes and (
             scenario.topology.discovery is None or scenario.topology.discovery.control_plane is None
         ):
-            problems.append(Problem(f"{where}.kind", "fleet_change needs topology.discovery.control_plane"))
+            problems.append(Problem(f"{where}.kind",
+                                    "fleet_change needs topology.discovery.control_plane (or topology.control_planes)"))
         rec = fault.recurring
         if rec is not None and fault.at_s + (rec.count - 1) * rec.every_s + fault.duration_s > scenario.run.duration_s:
             problems.append(Problem(f"{where}.recurring.count", "the last window ends after the run ends"))

@@ -50,6 +50,8 @@ def _declared(scenario: Scenario) -> Iterator[tuple[str, str, str]]:
         yield cache.name, "cache", f"topology.caches[{i}].name"
     for i, client in enumerate(scenario.workload.clients):
         yield client.name, "client", f"workload.clients[{i}].name"
+    for i, cp in enumerate(topo.control_planes):
+        yield cp.name, "control plane", f"topology.control_planes[{i}].name"
 
 
 def generated_owner(name: str, scenario: Scenario) -> str | None:

@@ -28,7 +28,8 @@ __all__ = ["OverrideError", "apply_changes", "merge_overlay", "parse_assignment"
 SCENARIO_SECTIONS = frozenset(
     ("name", "description", "topology", "workload", "faults", "policies", "slo", "monitoring", "run")
 )
-TOPOLOGY_SECTIONS = frozenset(("zones", "network", "discovery", "load_balancers", "pools", "databases", "caches"))
+TOPOLOGY_SECTIONS = frozenset(("zones", "network", "discovery", "load_balancers", "pools", "databases", "caches",
+                               "control_planes"))
 _KEYS = ("name", "id")
 """Fields that name a list item, so ``faults.crash-1`` finds the fault whose id is crash-1."""
 

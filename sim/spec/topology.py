@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from sim.spec.common import DistributionSpec, ExponentialSpec, Name, StrictModel
-from sim.spec.control_plane import ControlPlaneSpec
+from sim.spec.control_plane import ClusterControlPlaneSpec, ControlPlaneSpec
 from sim.spec.policies import (
     AutoscalingSpec,
     BalancingSpec,
@@ -277,6 +277,10 @@ class TopologySpec(StrictModel):
     pools: list[PoolSpec] = Field(min_length=1, description="Pools of identical server replicas.")
     databases: list[DatabaseSpec] = Field(default_factory=list, description="Databases with a connection pool.")
     caches: list[CacheSpec] = Field(default_factory=list, description="Look-aside caches in front of databases.")
+    control_planes: list[ClusterControlPlaneSpec] = Field(
+        default_factory=list, description="Control planes of clusters, each with the pools it runs (in-cluster DNS "
+        "depends on it); the control plane of the clients' discovery is discovery.control_plane."
+    )
 
     @model_validator(mode="after")
     def _policy_references(self) -> TopologySpec:
@@ -294,4 +298,12 @@ class TopologySpec(StrictModel):
                 raise ValueError(f"pools[{i}].autoscaling.max_replicas: below min_replicas")
             if pool.startup is not None and pool.startup.database not in {d.name for d in self.databases}:
                 raise ValueError(f"pools[{i}].startup.database: no database named '{pool.startup.database}'")
+        owner: dict[str, str] = {}
+        for i, cp in enumerate(self.control_planes):
+            for j, pool in enumerate(cp.pools):
+                if pool not in pools:
+                    raise ValueError(f"control_planes[{i}].pools[{j}]: no pool named '{pool}'")
+                if pool in owner:
+                    raise ValueError(f"control_planes[{i}].pools[{j}]: '{pool}' already runs under '{owner[pool]}'")
+                owner[pool] = cp.name
         return self

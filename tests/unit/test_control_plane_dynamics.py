@@ -10,12 +10,17 @@ that exceeds mu. The component advances in steps of STEP_S, so times are checked
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
 import pytest
 
+from sim import parse_scenario, run
 from sim.components.control_plane import STEP_S, ControlPlane
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 from sim.spec.control_plane import ControlPlaneSpec
+from sim.spec.loader import ScenarioError
 
 MU, BASE = 1000.0, 100.0
 NODES = 10
@@ -121,3 +126,66 @@ def test_the_load_follows_the_fleet():
     assert cp.state in ("degraded", "overloaded")
     cp.set_load("g", _cause("quadratic"), per_node_sq_ops_s=0.01)
     assert cp.load_ops_s() == pytest.approx(BASE + 5 * 200 + 0.01 * 200 * 200)
+
+
+# --- clusters: topology.control_planes and in-cluster DNS ---------------------------------------------
+CLUSTERS = {
+    "topology": {
+        "zones": ["a", "b"],
+        "load_balancers": [{"name": "lb-a", "zone": "a", "upstream": ["pa"]},
+                           {"name": "lb-b", "zone": "b", "upstream": ["pb"]}],
+        "pools": [{"name": "pa", "replicas": 3, "zones": ["a"], "server": {"mode": "plain", "model_load_s": 1}},
+                  {"name": "pb", "replicas": 3, "zones": ["b"], "server": {"mode": "plain", "model_load_s": 1}}],
+        "control_planes": [
+            {"name": "cp-a", "pools": ["pa"], "capacity_ops_s": 100, "base_ops_s": 10, "ops_per_node_s": 5,
+             "call_timeout_s": 2, "queue_limit_s": 10, "record_ttl_s": 5, "retry": {"max_attempts": 1}},
+            {"name": "cp-b", "pools": ["pb"], "capacity_ops_s": 100, "base_ops_s": 10, "ops_per_node_s": 5}],
+    },
+    "workload": {"clients": [{"name": "c", "target": ["lb-a", "lb-b"], "lb_selection": "by_user", "users": 200,
+                              "retry": {"max_attempts": 1}, "arrival": {"kind": "poisson", "rate_rps": 4}}]},
+    "faults": [{"id": "oom", "kind": "control_plane_capacity_loss", "target": {"name": "cp-a"}, "at_s": 20,
+                "duration_s": 30, "capacity_percent": 90}],
+    "run": {"duration_s": 120, "seed": 3},
+}
+
+
+def _clusters(**changes):
+    data = copy.deepcopy(CLUSTERS)
+    for path, value in changes.items():
+        *head, last = path.split(".")
+        node = data
+        for key in head:
+            node = node[int(key)] if key.isdigit() else node[key]
+        node[last] = value
+    return data
+
+
+def test_a_cluster_control_plane_failure_reaches_only_its_own_replicas_one_record_ttl_later():
+    res = run(parse_scenario(_clusters()), record_requests=True)
+    over = next(t for t in res.transitions if t.component == "cp-a" and t.state == "overloaded")
+    # 25 ops/s on the 10 left: the queue holds 2 s of work (20 ops) after 20 / 15 s
+    assert 20 + 20 / 15 < over.t_s <= 20 + 20 / 15 + 2
+    assert not [t for t in res.transitions if t.component == "cp-b" and t.state != "healthy"]
+    r = res.requests
+    bad = r["outcome"] == "server_error"
+    assert set(np.char.rpartition(r["server"][bad].astype(str), "-")[:, 0]) == {"pa"}
+    assert r["end_s"][bad].min() >= over.t_s + 5  # records expire one TTL after it stopped serving
+    # capacity back at 50: the full queue (10 s of the 10 ops/s left: 100 ops) is 1 s of work for 100 ops/s,
+    # under the 2 s timeout: it serves at once; records refresh the moment it serves, the replicas answer again
+    back = next(t.t_s for t in res.transitions if t.component == "cp-a" and t.t_s >= 50
+                and t.cause.kind == "mechanism")
+    assert 50 <= back <= 51 and r["end_s"][bad].max() <= back
+    assert np.all(r["outcome"][r["arrival_s"] > back] == "success")
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"topology.control_planes.0.pools": ["px"]}, "topology: control_planes[0].pools[0]: no pool named 'px'"),
+    ({"topology.control_planes.1.pools": ["pa"]},
+     "topology: control_planes[1].pools[0]: 'pa' already runs under 'cp-a'"),
+    ({"topology.control_planes.1.name": "pa"},
+     "topology.control_planes[1].name: name 'pa' is already used by topology.pools[0].name (pool)"),
+])
+def test_cluster_control_planes_are_checked(changes, expected):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(_clusters(**changes))
+    assert [str(p) for p in err.value.problems] == [expected]

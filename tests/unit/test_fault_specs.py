@@ -113,7 +113,8 @@ def test_fleet_change_needs_a_control_plane():
     base = copy.deepcopy(BASE)
     del base["topology"]["discovery"]["control_plane"]
     found = problems({**CRASH, "kind": "fleet_change"}, base=base)
-    assert found == ["faults[0].kind: fleet_change needs topology.discovery.control_plane"]
+    assert found == ["faults[0].kind: fleet_change needs topology.discovery.control_plane "
+                     "(or topology.control_planes)"]
 
 
 def test_control_plane_spec_is_checked():
@@ -152,6 +153,7 @@ EXAMPLES = {
     "cache_flush": {"target": {"name": "kv"}},
     "cache_down": {"target": {"name": "kv"}},
     "control_plane_overload": {"target": {"name": "control-plane"}},
+    "control_plane_capacity_loss": {"target": {"name": "control-plane"}},
     "zone_outage": {"zone": "b"},
     "cleanup_job": {"target": {"zone": "b"}},
 }

@@ -585,6 +585,7 @@ KIND_FIELDS = {
     "cache_flush": {"target": {"name": "kv"}},
     "cache_down": {"target": {"name": "kv"}},
     "control_plane_overload": {"target": {"name": "control-plane"}, "load_multiplier": 20},
+    "control_plane_capacity_loss": {"target": {"name": "control-plane"}, "capacity_percent": 90},
     "zone_outage": {"zone": "b"},
     "cleanup_job": {"target": {"zone": "b", "count": 2}},
 }

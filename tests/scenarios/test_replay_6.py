@@ -1,0 +1,93 @@
+"""Card 6 (OpenAI 2024-11-25): a fleet-wide label change overwhelms only the largest clusters' control planes.
+
+Shape, counterfactual (a control-plane queue bounded below the call timeout) and sensitivity (the
+change's cost moves the cluster size at which a control plane tips, as the quadratic predicts) of
+scenarios/incidents/openai-2024-11-25-namespace-labels.yaml, by scenario overrides on one seed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.observe.result import RunResult
+from sim.spec.loader import load_scenario
+
+FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-11-25-namespace-labels.yaml"
+CHANGE_S = 900.0  # 10:15 PST
+SIZES = {"large-1": 30, "large-2": 26, "large-3": 24, "small-1": 12, "small-2": 10, "small-3": 8,
+         "small-4": 6, "small-5": 6, "small-6": 6}
+CAPACITY, BASE, PER_NODE = 500.0, 50.0, 5.0
+
+
+def _overloaded(res: RunResult) -> dict[str, float]:
+    """Control planes that were overwhelmed, with the time they were."""
+    found: dict[str, float] = {}
+    for t in res.transitions:
+        if t.component.startswith("cp-") and t.state == "overloaded" and t.component not in found:
+            found[t.component.removeprefix("cp-")] = t.t_s
+    return found
+
+
+def _tipping_size(cost: float) -> float:
+    """Nodes above which base + per node x N + cost x N^2 exceeds the capacity."""
+    return (-PER_NODE + math.sqrt(PER_NODE ** 2 + 4 * cost * (CAPACITY - BASE))) / (2 * cost)
+
+
+def _peak_error(res: RunResult, client: str, window_s: float = 600.0) -> float:
+    r = res.requests
+    mine = r["client"] == client
+    peak = 0.0
+    for t0 in np.arange(CHANGE_S, res.scenario.run.duration_s - window_s + 1, window_s / 2):
+        k = mine & (r["arrival_s"] >= t0) & (r["arrival_s"] < t0 + window_s)
+        if k.sum():
+            peak = max(peak, float(np.mean(r["outcome"][k] != "success")))
+    return peak
+
+
+@pytest.fixture(scope="module")
+def replay() -> RunResult:
+    return run(load_scenario(FILE, {"run.duration_s": 3600.0}), record_requests=True)
+
+
+def test_only_the_three_largest_control_planes_are_overwhelmed_largest_first(replay):
+    over = _overloaded(replay)
+    assert set(over) == {"large-1", "large-2", "large-3"}
+    assert over["large-1"] < over["large-2"] < over["large-3"] < CHANGE_S + 300  # within minutes, largest first
+    assert all(SIZES[c] > _tipping_size(1.0) for c in over)  # 18.9 nodes
+    assert all(SIZES[c] < _tipping_size(1.0) for c in SIZES if c not in over)
+
+
+def test_errors_before_after_and_the_published_peaks(replay):
+    r = replay.requests
+    before = r["arrival_s"] < CHANGE_S
+    assert np.all(r["outcome"][before] == "success")
+    paid, enterprise = _peak_error(replay, "chatgpt-paid"), _peak_error(replay, "chatgpt-enterprise")
+    assert 0.08 < paid < 0.18  # published 13 %
+    assert 0.16 < enterprise < 0.30 and enterprise > paid  # published 23 %
+    # only the large clusters' replicas fail, from one in-cluster DNS TTL after their control plane
+    failed = r["server"][r["outcome"] != "success"]
+    assert failed.size and all(s.startswith("gpu-large-") for s in failed)
+    first_failure = r["end_s"][r["outcome"] != "success"].min()
+    assert first_failure >= min(_overloaded(replay).values()) + 60
+    # nothing removes the change: no recovery without operators
+    late = r["arrival_s"] > 3000
+    assert np.mean(r["outcome"][late & (r["client"] == "chatgpt-enterprise")] != "success") > 0.16
+
+
+def test_a_control_plane_queue_bounded_below_the_timeout_sheds_load_and_keeps_the_clusters_serving():
+    shed = run(load_scenario(FILE, {**{f"topology.control_planes.cp-{c}.queue_limit_s": 30.0 for c in SIZES},
+                                    "run.duration_s": 2400.0}))
+    assert not _overloaded(shed)
+    assert shed.summary["measured"]["availability"] > 0.999
+
+
+@pytest.mark.parametrize("cost", [0.25, 3.0])
+def test_the_change_cost_moves_the_size_at_which_a_cluster_tips(cost):
+    res = run(load_scenario(FILE, {"faults.namespace-labels.ops_per_node_s": cost, "run.duration_s": 1800.0}))
+    tipping = _tipping_size(cost)  # 33.6 nodes at 0.25 (none), 11.4 at 3 (the large ones and small-1)
+    assert set(_overloaded(res)) == {c for c, n in SIZES.items() if n > tipping}
