@@ -41,39 +41,6 @@ def _all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | N
     return max(last.values()) - t0_s if replicas and set(last) == replicas else None
 
 
-# --- card 12: Google Cloud 2025-06-12 ------------------------------------------------------------------
-PUSH_S, DISABLED_S = 360.0, 360.0 + 2400.0
-
-
-def test_incident_12_global_crash_loop_then_a_long_tail_in_the_largest_region_from_its_restart_herd():
-    scenario = _shorter(load_scenario(INCIDENTS / "google-2025-06-12-config-push.yaml"), 3600.0)
-    res = run(scenario)
-    first_down: dict[str, float] = {}
-    for t in res.transitions:
-        if t.state == "down" and t.component.startswith("api-check") and t.component not in first_down:
-            first_down[t.component] = t.t_s
-    assert len(first_down) == 60 and max(first_down.values()) < PUSH_S + 10  # every region within seconds
-    loops = [t for t in res.transitions if t.cause.mechanism == "crash_loop"]
-    assert loops and all(t.t_s < DISABLED_S for t in loops)  # crash-looping until disabled
-    ts = res.timeseries
-    t, ok = ts["t_s"], ts["success_ratio"]
-    assert np.nanmax(ok[(t >= PUSH_S + 30) & (t < DISABLED_S)]) < 0.01
-    small = [_all_healthy_after(res, f"api-check-{z}-", DISABLED_S) for z in ("us-west", "europe", "asia")]
-    assert all(s is not None and s < 60 for s in small)  # one start-up after the disable
-    largest = _all_healthy_after(res, "api-check-us-central-", DISABLED_S)
-    # The same file with randomized exponential backoff (full jitter, 1 s doubling to 60 s) on the start-ups.
-    jittered = run(_shorter(_with_pools(scenario, backoff_cap_s=60.0, multiplier=2.0, jitter="full"), DISABLED_S + 300))
-    largest_jittered = _all_healthy_after(jittered, "api-check-us-central-", DISABLED_S)
-    assert largest_jittered is not None and largest_jittered < 300
-    assert largest is None or largest > 3 * largest_jittered  # the herd without backoff: a long tail
-    # the tail is the herd on the region's database: failed start-ups name its overload
-    by_id = {x.id: x for x in res.transitions}
-    blamed = [x for x in res.transitions if x.t_s > DISABLED_S and x.cause.mechanism == "startup"
-              and x.component.startswith("api-check-us-central-") and x.state in ("starting", "down")]
-    assert any(by_id[p].component == "policy-db-us-central" and by_id[p].state == "overloaded"
-               for x in blamed for p in x.cause.parents)
-
-
 # --- card 5: OpenAI 2024-08-16 ---------------------------------------------------------------------
 BLIP_S, BLIP_END_S = 480.0, 600.0
 
