@@ -26,7 +26,7 @@ import yaml
 __all__ = ["OverrideError", "apply_changes", "merge_overlay", "parse_assignment", "parse_value"]
 
 SCENARIO_SECTIONS = frozenset(
-    ("name", "description", "topology", "workload", "faults", "policies", "slo", "monitoring", "run")
+    ("name", "description", "topology", "workload", "faults", "policies", "slo", "monitoring", "response", "run")
 )
 TOPOLOGY_SECTIONS = frozenset(("zones", "network", "discovery", "load_balancers", "pools", "databases", "caches",
                                "control_planes"))

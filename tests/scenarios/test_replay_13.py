@@ -23,8 +23,14 @@ FRESH_RPS = 8.0
 RETRY = "workload.clients.internal-services.retry"
 
 
+LIMIT = "response.actions.move-traffic-off"
+NO_LIMIT = {"response.actions": []}
+"""Without the operators' traffic limit: the system left to itself."""
+
+
 def _replay(**changes) -> RunResult:
-    return run(load_scenario(FILE, {"run.duration_s": 4200.0, **changes}))
+    limit = {} if any(k.startswith(LIMIT) for k in changes) else NO_LIMIT
+    return run(load_scenario(FILE, {"run.duration_s": 4200.0, **limit, **changes}))
 
 
 def _ok(res: RunResult, t0_s: float, t1_s: float = np.inf) -> float:
@@ -52,6 +58,13 @@ def test_a_retry_budget_lets_it_recover_after_the_surge():
     budget = _replay(**{f"{RETRY}.budget": {"budget_percent": 20}})
     assert _ok(budget, SURGE_S + 120, SURGE_END_S) < 0.5  # the surge itself still hurts
     assert _ok(budget, SURGE_END_S + 900) > 0.99
+
+
+def test_limiting_traffic_drains_the_devices_and_it_stays_healthy_after_the_limit_is_lifted():
+    limited = _replay(**{f"{LIMIT}.at_s": 3000.0, f"{LIMIT}.duration_s": 600.0, "run.duration_s": 4800.0})
+    assert _ok(limited, SURGE_END_S + 60, 3000) < 0.05  # stuck until the operators act
+    assert _ok(limited, 3300, 3600) > 0.9  # the devices drained below the limit
+    assert _ok(limited, 3900) > 0.99  # limit lifted at 3600: the fresh load alone fits, no relapse
 
 
 @pytest.mark.parametrize("attempts", [2, 3])

@@ -39,8 +39,11 @@ def replay() -> RunResult:
 
 @pytest.fixture(scope="module")
 def rolled_back() -> dict[bool, RunResult]:
-    """The change removed at 17:14 (a stand-in for the rollback), with and without the callers' retries."""
-    return {retries: _replay(**{"faults.telemetry-rollout.duration_s": 8040.0, "run.duration_s": 9900.0,
+    """The rollback run at 17:14 without waiting for the control plane (out of band), with and without the
+    callers' retries."""
+    return {retries: _replay(**{"response.actions.roll-back-telemetry.at_s": DEPLOY_S + 8040.0,
+                                "response.actions.roll-back-telemetry.needs_control_plane": False,
+                                "run.duration_s": 9900.0,
                                 "discovery.control_plane.retry.max_attempts": 5 if retries else 1})
             for retries in (True, False)}
 
@@ -57,7 +60,12 @@ def test_control_plane_first_then_one_ttl_of_cached_dns_then_a_cliff_and_no_reco
     t, ok = ts["t_s"], ts["success_ratio"]
     assert np.nanmin(ok[t < disc.t_s - 60]) > 0.97  # DNS caches hide the failure
     assert np.nanmax(ok[t >= disc.t_s + 60]) < 0.01  # then a cliff (clients' own 30 s cache on top)
-    # locked out: nothing can remove the change, and the control plane never serves again
+    # locked out: the rollback waits for the control plane, which never serves again
+    log = replay.summary["response"]["log"]
+    waits = [e for e in log if e["event"] == "action waits"]
+    assert waits and waits[0]["t_s"] == pytest.approx(2160) and "control plane" in waits[0]["text"]
+    assert not [e for e in log if e["event"] == "action step"]
+    assert [e["event"] for e in replay.fault_log] == ["start"]  # the change is never removed
     assert _first(replay, "control-plane", "degraded", after_s=over) is None
 
 
@@ -82,7 +90,7 @@ def test_the_record_ttl_moves_the_delay_one_for_one(replay):
     assert gap - gap_short == pytest.approx(600.0)
 
 
-def test_without_retries_removing_the_change_is_enough_with_them_the_failure_sustains_itself(rolled_back):
+def test_without_retries_an_out_of_band_rollback_is_enough_with_them_the_failure_sustains_itself(rolled_back):
     removed_s = DEPLOY_S + 8040.0
     with_retries, without = rolled_back[True], rolled_back[False]
     # same trigger, same overload time: before the first timeout no call has failed, so nothing is retried
