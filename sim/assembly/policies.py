@@ -16,6 +16,7 @@ from sim.resilience.controllers.autoscaler import HorizontalPodAutoscaler
 from sim.resilience.controllers.failover import DatabaseFailover
 from sim.resilience.controllers.liveness import LivenessProbe
 from sim.resilience.controllers.maintenance import Maintenance
+from sim.resilience.controllers.provisioning import Provisioner
 from sim.resilience.controllers.rollout import Rollout
 from sim.resilience.policies.balancer_selection import SELECTIONS, DnsAnswer, HealthCheckedRecord
 from sim.resilience.policies.balancing import BALANCERS
@@ -158,11 +159,14 @@ def start_controllers(scenario: Any, world: World, stack: Any, by_pool: dict[str
             probe = LivenessProbe(liveness, world.streams.get(pool.name, "liveness"))
             probe.start(world, replicas)
             out[f"liveness:{pool.name}"] = probe
+        balancers = [lb for lb, spec in zip(stack.load_balancers, scenario.topology.load_balancers, strict=True)
+                     if pool.name in spec.upstream]
+        provisioner = Provisioner(pool.name, replicas, pool.replicas, lambda i, p=pool: make_replica(p, i), balancers)
+        provisioner.start(world)
+        out[f"provisioner:{pool.name}"] = provisioner  # the autoscaler's path, and operators' (scale_pool)
         if pool.autoscaling is not None and pool.autoscaling.enabled:
-            balancers = [lb for lb, spec in zip(stack.load_balancers, scenario.topology.load_balancers, strict=True)
-                         if pool.name in spec.upstream]
             hpa = HorizontalPodAutoscaler(pool.autoscaling, pool.name, replicas, pool.replicas,
-                                          lambda i, p=pool: make_replica(p, i), balancers)
+                                          lambda i, p=pool: make_replica(p, i), balancers, provisioner)
             hpa.start(world)
             out[f"autoscaler:{pool.name}"] = hpa
         if pool.rollout is not None:

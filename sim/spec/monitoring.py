@@ -4,8 +4,8 @@ An alert rule is evaluated like a Prometheus rule: at every time-series bucket, 
 computed over the trailing ``window_s``; when it crosses ``threshold`` the alert is pending, and it
 fires once the condition has held for ``for_s``. With no rules, rules are derived from the SLO
 (``derive_from_slo``). Mitigations are marks on the timeline (what operators did, and when); they
-do not act on the simulation — a mitigation that removes a trigger is modelled by ending the fault
-(its ``duration_s``) at the same time, which ``fault`` names.
+do not act on the simulation. People who act are the ``response`` section's (``sim/spec/response.py``):
+the on-call paged by these rules, and runbook actions that end faults and change components.
 
 Alert rules see what a real monitor sees: HTTP errors, latency and saturation. A silently wrong
 answer is an HTTP 200 with a normal latency, so no alert rule sees it; only a ``quality_probe`` (a

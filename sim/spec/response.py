@@ -141,9 +141,44 @@ class EndFaultAction(ActionBase):
     fault: Name = Field(description="The fault ended.")
 
 
+class ScalePoolAction(ActionBase):
+    """Add replicas to a pool by hand, through the autoscaler's path: provisioning, model load, readiness."""
+
+    kind: Literal["scale_pool"]
+    pool: Name = Field(description="The pool scaled.")
+    add: int = Field(ge=1, description="Replicas added.")
+    provisioning_delay_s: float = Field(
+        120.0, ge=0, description="From the order to a provisioned node with its GPUs (then the model load); "
+                                 "illustrative: set it to the pool's autoscaling delay to compare the two.")
+
+
+class AddControlPlaneCapacityAction(ActionBase):
+    """Add API servers to the control plane (its ``set_capacity``), after they are brought up."""
+
+    kind: Literal["add_control_plane_capacity"]
+    capacity_ops_s: float = Field(gt=0, description="Operations per second of capacity added.")
+    provisioning_delay_s: float = Field(0.0, ge=0, description="From the order to the new API servers serving.")
+
+
+class FailoverAction(ActionBase):
+    """Send traffic away from a zone (a region): its replicas out of every rotation, its load balancers held."""
+
+    kind: Literal["failover"]
+    zone: Name = Field(description="The zone traffic leaves.")
+    duration_s: float | None = Field(None, gt=0, description="Fail back after this long; null: stay failed over.")
+
+
+class ReimageAction(ActionBase):
+    """Re-image the nodes a fault holds (an os_update), one after another at ``per_hour`` nodes per hour."""
+
+    kind: Literal["reimage"]
+    fault: Name = Field(description="The fault whose nodes are re-imaged (an os_update with reimage_per_hour null).")
+    per_hour: float = Field(gt=0, description="Nodes re-imaged per hour.")
+
+
 ResponseAction = Annotated[
     LimitTrafficAction | BlockAndRampAction | RedeployAction | RollbackAction | DisableConfigAction
-    | EndFaultAction,
+    | EndFaultAction | ScalePoolAction | AddControlPlaneCapacityAction | FailoverAction | ReimageAction,
     Field(discriminator="kind"),
 ]
 
@@ -157,8 +192,8 @@ class ResponseSpec(StrictModel):
 
 
 def check_response(response: ResponseSpec | None, alert_names: set[str], fault_kinds: dict[str, str],
-                   pools: set[str], load_balancers: set[str],
-                   duration_s: float) -> list[tuple[str, str]]:
+                   pools: set[str], load_balancers: set[str], duration_s: float,
+                   zones: set[str] | None = None) -> list[tuple[str, str]]:
     """Cross-field problems as (path, reason): known alerts, faults, pools and load balancers, unique names."""
     if response is None:
         return []
@@ -185,6 +220,9 @@ def check_response(response: ResponseSpec | None, alert_names: set[str], fault_k
         pool = getattr(act, "pool", None)
         if pool is not None and pool not in pools:
             problems.append((f"{where}.pool", f"no pool named '{pool}'"))
+        zone = getattr(act, "zone", None)
+        if zone is not None and zones is not None and zone not in zones:
+            problems.append((f"{where}.zone", f"unknown zone '{zone}' (zones: {', '.join(sorted(zones))})"))
         for j, lb in enumerate(getattr(act, "load_balancers", None) or []):
             if lb not in load_balancers:
                 problems.append((f"{where}.load_balancers[{j}]", f"no load balancer named '{lb}'"))

@@ -183,7 +183,7 @@ def _check_response(scenario: Scenario) -> list[tuple[str, str]]:
     topo = scenario.topology
     return check_response(scenario.response, names, {f.id: f.kind for f in scenario.faults},
                           {p.name for p in topo.pools}, {lb.name for lb in topo.load_balancers},
-                          scenario.run.duration_s)
+                          scenario.run.duration_s, set(topo.zones))
 
 
 def _check_rate_limit_classes(scenario: Scenario) -> list[Problem]:

@@ -244,18 +244,91 @@ def test_an_action_needs_one_trigger_and_one_limit(action):
 
 # --- every action kind acts through the port, and only as it says ---------------------------------------
 
+CP = {"discovery": {"ttl_s": 30, "control_plane": {"capacity_ops_s": 1000}}}
+"""A control plane serving discovery: 100 + 5 per node ops/s, well under its capacity."""
+TWO_ZONES = {"zones": ["a", "b"], "load_balancers": [{"name": "lb", "zone": "a", "upstream": ["api"]}],
+             "pools": [{"name": "api", "replicas": 4, "zones": ["a", "b"],
+                        "server": {"mode": "plain", "concurrency": 4, "queue_capacity": 50, "model_load_s": 20,
+                                   "service_time_s": {"kind": "exponential", "mean": 0.05}}}]}
+OS_UPDATE = {"id": "os", "kind": "os_update", "target": {"pool": "api", "count": 2}, "at_s": 60,
+             "reimage_per_hour": None}
+
+
+def _check_limit(res: Any, by_operator: set[str]) -> None:
+    assert by_operator == {"lb"}  # only the load balancer it limits, and it lifts its limit in the end
+    assert _effect_sources(res.components) == {}
+    limited = res.summary["components"]["lb"]["admission_limited"]
+    assert limited > 0 and res.summary["measured"]["outcomes"]["rate_limited"] >= limited
+
+
+def _check_restarts(res: Any, by_operator: set[str]) -> None:
+    ends = [e for e in res.fault_log if e["fault"] == "bad-build" and e["event"] == "end"]
+    assert len(ends) == 1 and ends[0]["t_s"] >= 100  # the fault ended by its own end path, after the action
+    assert _effect_sources(res.components) == {}  # nothing of the fault is left on any component
+    assert by_operator == _replicas(res)  # every replica restarted by the operators, nothing else touched
+    assert all(res.components[n].serving for n in _replicas(res))
+
+
+def _check_ended(fault: str):
+    def check(res: Any, by_operator: set[str]) -> None:
+        ends = [e for e in res.fault_log if e["fault"] == fault and e["event"] == "end"]
+        assert len(ends) == 1 and ends[0]["t_s"] == 100
+        assert _effect_sources(res.components) == {}
+        assert by_operator == set()  # ending a fault needs no restart: the fault's end records the change
+        assert all(res.components[n].serving for n in _replicas(res))
+    return check
+
+
+def _check_scale(res: Any, by_operator: set[str]) -> None:
+    added = sorted(_replicas(res) - {f"api-{i}" for i in range(4)})
+    assert added == ["api-4", "api-5"] and all(res.components[n].serving for n in added)
+    first = min(t.t_s for t in res.transitions if t.component in added and t.state == "healthy"
+                and t.cause.kind != "init")
+    assert first >= 100 + 30 + 20  # the provisioning delay, then the model load (20 s)
+    assert res.summary["components"]["lb"]["replicas"] == 6 and _effect_sources(res.components) == {}
+
+
+def _check_cp(res: Any, by_operator: set[str]) -> None:
+    cp = res.components["control-plane"]
+    assert cp.effects.active() == {"added_capacity_ops_s": {"response:act": 500.0}}
+    assert {n for n in _effect_sources(res.components)} == {"control-plane"}
+
+
+def _check_failover(res: Any, by_operator: set[str]) -> None:
+    lb = res.components["lb"]
+    in_b = sorted(n for n in _replicas(res) if res.components[n].zone == "b")
+    assert in_b and all(lb.ejected_by(res.components[n], "failover") for n in in_b)
+    assert all(lb.in_rotation(res.components[n]) for n in _replicas(res) if n not in in_b)
+    assert _effect_sources(res.components) == {} and by_operator == {"lb"}
+
+
+def _check_reimage(res: Any, by_operator: set[str]) -> None:
+    nodes = next(e["targets"] for e in res.fault_log if e["fault"] == "os")
+    back = sorted(t.t_s for t in res.transitions if t.component in nodes and t.state == "starting" and t.t_s > 60)
+    assert back == pytest.approx([100 + 60, 100 + 120])  # 60 per hour: one a minute from the action
+    assert all(res.components[n].serving and not res.components[n].holds for n in nodes)
+
+
 CASES: dict[str, dict[str, Any]] = {
-    "limit_traffic": {"action": {"rate_rps": 10, "duration_s": 100}, "faults": []},
-    "block_and_ramp": {"action": {"block_s": 20, "ramp_s": 40, "steps": 4}, "faults": []},
+    "limit_traffic": {"action": {"rate_rps": 10, "duration_s": 100}, "faults": [], "check": _check_limit},
+    "block_and_ramp": {"action": {"block_s": 20, "ramp_s": 40, "steps": 4}, "faults": [], "check": _check_limit},
     "redeploy": {"action": {"pool": "api", "batch_size": 2, "restart_s": 1, "fault": "bad-build"},
-                 "faults": [BAD_BUILD]},
-    "rollback": {"action": {"fault": "bad-build", "batch_percent": 50, "restart_s": 1}, "faults": [BAD_BUILD]},
+                 "faults": [BAD_BUILD], "check": _check_restarts},
+    "rollback": {"action": {"fault": "bad-build", "batch_percent": 50, "restart_s": 1}, "faults": [BAD_BUILD],
+                 "check": _check_restarts},
     "disable_config": {"action": {"fault": "cfg"},
                        "faults": [{"id": "cfg", "kind": "config_push", "target": {"pool": "api"}, "at_s": 60,
-                                   "propagation_s": 5, "bug": {"kind": "error_rate", "error_percent": 50}}]},
+                                   "propagation_s": 5, "bug": {"kind": "error_rate", "error_percent": 50}}],
+                       "check": _check_ended("cfg")},
     "end_fault": {"action": {"fault": "slow"},
                   "faults": [{"id": "slow", "kind": "latency_inflation", "target": {"pool": "api"}, "at_s": 60,
-                              "slow_factor": 3}]},
+                              "slow_factor": 3}], "check": _check_ended("slow")},
+    "scale_pool": {"action": {"pool": "api", "add": 2, "provisioning_delay_s": 30}, "faults": [],
+                   "check": _check_scale},
+    "add_control_plane_capacity": {"action": {"capacity_ops_s": 500}, "faults": [], "topology": CP,
+                                   "check": _check_cp},
+    "failover": {"action": {"zone": "b"}, "faults": [], "topology": TWO_ZONES, "check": _check_failover},
+    "reimage": {"action": {"fault": "os", "per_hour": 60}, "faults": [OS_UPDATE], "check": _check_reimage},
 }
 
 
@@ -267,33 +340,20 @@ def _effect_sources(components: dict[str, Any]) -> dict[str, dict[str, dict[str,
     return {name: c.effects.active() for name, c in components.items() if c.effects.active()}
 
 
+def _replicas(res: Any) -> set[str]:
+    return {n for n, c in res.components.items() if c.kind == "server"}
+
+
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_each_action_changes_what_it_says_through_the_port(kind):
     case = CASES[kind]
     action = {"name": "act", "kind": kind, "at_s": 100, **case["action"]}
     res = run_live(parse_scenario(stack(faults=case["faults"], response={"actions": [action]},
-                                        run={"duration_s": 400})))
+                                        topology=case.get("topology", {}), run={"duration_s": 400})))
     log = res.summary["response"]["log"]
-    assert [e["t_s"] for e in log if e["event"] == "action starts" or e["event"] == "action done"][0] == 100
+    assert [e["t_s"] for e in log if e["event"] in ("action starts", "action done")][0] == 100
     assert any(e["event"] == "action done" for e in log)
-    by_operator = {t.component for t in res.transitions if t.cause.kind == "operator"}
-    left = _effect_sources(res.components)
-    if kind in ("limit_traffic", "block_and_ramp"):
-        assert by_operator == {"lb"}  # only the load balancer it limits, and it lifts its limit in the end
-        assert left == {}
-        limited = res.summary["components"]["lb"]["admission_limited"]
-        assert limited > 0 and res.summary["measured"]["outcomes"]["rate_limited"] >= limited
-    else:
-        fault = case["faults"][0]["id"]
-        ends = [e for e in res.fault_log if e["fault"] == fault and e["event"] == "end"]
-        assert len(ends) == 1 and ends[0]["t_s"] >= 100  # the fault ended by its own end path, after the action
-        assert left == {}  # nothing of the fault is left on any component
-        replicas = {n for n, c in res.components.items() if c.kind == "server"}
-        if kind in ("redeploy", "rollback"):
-            assert by_operator == replicas  # every replica restarted by the operators, nothing else touched
-        else:
-            assert by_operator == set()  # ending a fault needs no restart: the fault's end records the change
-        assert all(c.serving for n, c in res.components.items() if n in replicas)
+    case["check"](res, {t.component for t in res.transitions if t.cause.kind == "operator"})
 
 
 def test_ending_a_fault_stops_its_later_occurrences():
@@ -311,3 +371,25 @@ def test_end_fault_of_an_inactive_fault_changes_nothing():
     world = World(1, 100, 1, 0)
     assert end_fault(world, "nothing", "ended") is False
     assert Cause("operator", "a", "end_fault", "x").kind == "operator"
+
+
+def test_a_rollback_through_an_overloaded_control_plane_waits_until_capacity_is_added():
+    """Card 8's lock-out on the control plane's own dynamics: the rollback of the change that overloads it
+    needs it; it waits, and runs once operators have added capacity and calls succeed again."""
+    change = {"id": "telemetry", "kind": "fleet_change", "target": {"pool": "api"}, "at_s": 60, "ops_per_node_s": 100}
+    roll = {"name": "roll-back", "kind": "rollback", "fault": "telemetry", "at_s": 150}
+    more = {"name": "more-api", "kind": "add_control_plane_capacity", "capacity_ops_s": 5000, "at_s": 200}
+    for actions in ([roll, more], [roll]):
+        res = run(parse_scenario(stack(faults=[change], topology=CP, response={"actions": actions},
+                                       run={"duration_s": 400})))
+        log = res.summary["response"]["log"]
+        waits = [e["t_s"] for e in log if e["event"] == "action waits"]
+        ended = [e["t_s"] for e in res.fault_log if e["fault"] == "telemetry" and e["event"] == "end"]
+        assert waits == [150.0]  # the control plane was overloaded when the rollback was due
+        if len(actions) == 2:
+            assert len(ended) == 1 and ended[0] >= 200  # only after the capacity came
+            serving = [t.t_s for t in res.transitions if t.component == "control-plane"
+                       and t.state in ("healthy", "degraded") and 200 <= t.t_s <= ended[0]]
+            assert serving  # ... and the control plane served calls again
+        else:
+            assert ended == []  # locked out: nobody can roll back through a control plane that does not answer

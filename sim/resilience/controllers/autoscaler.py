@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from sim.engine.timeline import Cause
-from sim.resilience.controllers import zone_outages
+from sim.resilience.controllers.provisioning import Provisioner
 from sim.resilience.registry import Registry
 from sim.spec.policies import AutoscalingSpec
 
@@ -68,18 +68,17 @@ class HorizontalPodAutoscaler:
     """Scales one pool (see the module docstring). ``make_replica(index)`` builds a new replica."""
 
     def __init__(self, spec: AutoscalingSpec, pool: str, replicas: list[Any], initial: int,
-                 make_replica: Callable[[int], Any], balancers: list[Any]):
+                 make_replica: Callable[[int], Any], balancers: list[Any], provisioner: Provisioner | None = None):
         self.spec = spec
         self.pool = pool
         self.replicas = replicas
-        self.make_replica = make_replica
         self.balancers = balancers
+        self.provisioner = provisioner or Provisioner(pool, replicas, initial, make_replica, balancers)
+        """The pool's provisioning path, shared with operators who scale the pool by hand."""
         self.min_replicas = spec.min_replicas or initial
         self.max_replicas = spec.max_replicas
         if spec.gpu_quota is not None:
             self.max_replicas = min(self.max_replicas, spec.gpu_quota // spec.gpus_per_replica)
-        self._next_index = initial
-        self.provisioning = 0
         self.leaving: set[str] = set()
         """Replicas chosen by a scale-down, draining until their work is done: no longer part of the pool."""
         self._recommendations: deque[tuple[float, int]] = deque()
@@ -91,7 +90,13 @@ class HorizontalPodAutoscaler:
 
     def start(self, world: Any) -> None:
         self._world = world
+        self.provisioner.start(world)
         world.call_later(self.spec.sync_period_s, self._sync)
+
+    @property
+    def provisioning(self) -> int:
+        """Replicas asked for and not yet provisioned (by the autoscaler or by operators)."""
+        return self.provisioner.provisioning
 
     def current(self) -> int:
         """Replicas the pool has or is getting: those not leaving, plus those being provisioned
@@ -120,33 +125,14 @@ class HorizontalPodAutoscaler:
             self._recommendations.popleft()
         if desired > current:
             for _ in range(desired - current):
-                self.provisioning += 1
-                world.call_later(spec.provisioning_delay_s, self._provisioned)
+                self.provisioner.provision(spec.provisioning_delay_s, f"scaled up by the {self.pool} autoscaler",
+                                           "scaled up by the autoscaler")
             self.events.append((now, "up", desired))
         else:
             stable = max(d for _, d in self._recommendations)
             if stable < current:
                 self._scale_down(current - stable)
         world.call_later(spec.sync_period_s, self._sync)
-
-    def _provisioned(self) -> None:
-        self.provisioning -= 1
-        index = self._next_index
-        self._next_index += 1
-        server = self.make_replica(index)
-        self.replicas.append(server)
-        outages = zone_outages(self._world, server.zone)
-        if outages:  # the zone's end lets go of it (ZoneOutage.stop)
-            fid = min(outages)
-            server.hold(fid, Cause("fault", fid, "zone_outage",
-                                   f"zone {server.zone} outage: provisioned into it, held down"))
-            for other in sorted(outages - {fid}):
-                server.hold(other, None)
-        server.start(f"scaled up by the {self.pool} autoscaler: provisioned, loading model")
-        for lb in self.balancers:
-            lb.add_server(server, "scaled up by the autoscaler")
-            if lb.health is None:
-                self._world.call_later(server.model_load_s, _ready_without_probes, lb, server)
 
     def _scale_down(self, count: int) -> None:
         victims = [s for s in reversed(self.replicas) if s.name not in self.leaving][:count]
@@ -179,11 +165,3 @@ class HorizontalPodAutoscaler:
         else:
             cause = Cause("mechanism", self.pool, "autoscaling", "scale-down: removed")
         server.hold("scaled_down", cause)
-
-
-def _ready_without_probes(lb: Any, server: Any) -> None:
-    """Without readiness probes a new replica joins once it first serves (later, if a zone outage held it)."""
-    if server.serving:
-        lb.restore(server, "loaded (no readiness probes)")
-    elif server in lb.servers:
-        server.world.call_later(1.0, _ready_without_probes, lb, server)

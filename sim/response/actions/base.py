@@ -61,6 +61,10 @@ class ActionContext:
         self.note("action step", f"{self.spec.name}: the control plane serves again; going on")
         fn(*args)
 
+    def control_planes(self) -> list[Any]:
+        """The stack's control planes (found by kind)."""
+        return [c for c in self.stack.by_name.values() if getattr(c, "kind", "") == "control_plane"]
+
     def load_balancers(self) -> list[Any]:
         """The load balancers the spec names, or every one."""
         names = getattr(self.spec, "load_balancers", None)
