@@ -93,6 +93,12 @@ def incident(data: Any, steady: dict[str, Any], meta: dict[str, Any], series: Se
     log = response["log"] if response else []
     events += [{"t_s": e["t_s"], "event": e["event"], "text": e["text"]} for e in log
                if e["event"] not in ("alert fires", "alert resolves")]  # the rules' own episodes are listed above
+    acted: dict[str, dict[str, Any]] = {}
+    for e in log:  # what people did, marked beside the scheduled words (the report's figures draw both)
+        if e["event"] in ("action starts", "action done") and e["action"] not in acted:
+            acted[e["action"]] = {"name": e["action"], "at_s": e["t_s"], "action": e["text"], "fault": e.get("fault"),
+                                  "source": "response"}
+    mitigations = sorted(mitigations + list(acted.values()), key=lambda m: m["at_s"])
     events.sort(key=lambda e: e["t_s"])
     for e in events:
         e["clock"] = clock_text(e["t_s"], anchor)

@@ -163,7 +163,7 @@ def start_controllers(scenario: Any, world: World, stack: Any, by_pool: dict[str
                      if pool.name in spec.upstream]
         provisioner = Provisioner(pool.name, replicas, pool.replicas, lambda i, p=pool: make_replica(p, i), balancers)
         provisioner.start(world)
-        out[f"provisioner:{pool.name}"] = provisioner  # the autoscaler's path, and operators' (scale_pool)
+        stack.provisioners[pool.name] = provisioner  # the autoscaler's path, and operators' (scale_pool)
         if pool.autoscaling is not None and pool.autoscaling.enabled:
             hpa = HorizontalPodAutoscaler(pool.autoscaling, pool.name, replicas, pool.replicas,
                                           lambda i, p=pool: make_replica(p, i), balancers, provisioner)

@@ -46,6 +46,8 @@ class Stack:
     by_name: dict[str, Any] = field(default_factory=dict)
     mechanisms: dict[str, Any] = field(default_factory=dict)
     """Pool-level mechanisms by name (``autoscaler:<pool>``, ``rollout:<pool>``, ``liveness:<pool>``, ...)."""
+    provisioners: dict[str, Any] = field(default_factory=dict)
+    """Per pool, the path that adds replicas (provisioning, model load): the autoscaler's and operators'."""
 
 
 def build_stack(scenario: Scenario, world: World) -> Stack:

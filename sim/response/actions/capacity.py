@@ -22,7 +22,7 @@ class ScalePool(Action):
 
     def _scale(self) -> None:
         spec = self.ctx.spec
-        provisioner = self.ctx.stack.mechanisms[f"provisioner:{spec.pool}"]
+        provisioner = self.ctx.stack.provisioners[spec.pool]
         delay_s = spec.provisioning_delay_s
         for _ in range(spec.add):
             provisioner.provision(delay_s, f"scaled up by operators ({spec.name})", f"added by operators ({spec.name})")
