@@ -106,6 +106,40 @@ def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None
     return g
 
 
+def slo_breaches(data: Any) -> dict[str, str]:
+    """Replicas that served worse than their own share of the SLO after the first fault: over the requests
+    whose last attempt ended there (at least ``slo.min_requests``), a success share below the availability
+    target, or a p99 latency or TTFT above its bound. Component → why, in words."""
+    slo = data.scenario.slo
+    rows = ((data.summary.get("measured") or {}).get("since_first_fault") or {}).get("by_server") or {}
+    out: dict[str, str] = {}
+    for name, r in rows.items():
+        ended = r.get("ended") or 0
+        if ended < slo.min_requests:
+            continue
+        why = []
+        ok_share = 1 - (r.get("not_success") or 0) / ended
+        if ok_share < slo.availability:
+            why.append(f"availability {100 * ok_share:.1f} % < {100 * slo.availability:g} %")
+        for key, bound, words in (("p99_latency_s", slo.p99_latency_s, "p99 latency"),
+                                  ("p99_ttft_s", slo.p99_ttft_s, "p99 TTFT")):
+            value = r.get(key)
+            if bound is not None and value is not None and value > bound:
+                why.append(f"{words} {value:.3g} s > {bound:g} s")
+        if why:
+            out[name] = "; ".join(why) + f" over its {ended} requests since the first fault"
+    return out
+
+
+def _breach_text(breached: dict[str, str], changed: list[str]) -> str:
+    """'; 6 more breached their share of the SLO without a state change (gpu-0, ...)' ('' for none)."""
+    more = sorted(set(breached) - set(changed))
+    if not more:
+        return ""
+    shown = ", ".join(more[:6]) + (f" and {len(more) - 6} more" if len(more) > 6 else "")
+    return f"; {len(more)} more breached their own share of the SLO without a state change ({shown})"
+
+
 def _capacity_weights(scenario: Any) -> dict[str, float]:
     """Serving capacity per replica: concurrency slots (plain) or batch slots (LLM)."""
     from sim.spec.inventory import inventory
@@ -150,9 +184,13 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
     if not trans:
         summary = ("no cascade: no fault in this run" if not roots else
                    f"no cascade: {', '.join(r['fault'] for r in root_rows)} changed no component's recorded state")
-        return {"empty": True, "roots": root_rows, "depth": 0, "transitions": 0, "components": [],
-                "direct_victims": [], "graph": g,
-                "blast_radius": {"components": 0, "share_of_components": 0.0, "capacity_share": 0.0,
+        breached = slo_breaches(data) if roots else {}
+        summary += _breach_text(breached, [])
+        return {"empty": True, "roots": root_rows, "depth": 0, "transitions": 0, "components": sorted(breached),
+                "changed_state": [], "direct_victims": [], "graph": g,
+                "slo_breaches": [{"component": c, "why": why} for c, why in sorted(breached.items())],
+                "blast_radius": {"components": len(breached), "changed_state": 0, "breached_slo": len(breached),
+                                 "share_of_components": 0.0, "capacity_share": 0.0,
                                  "peak_capacity_share": 0.0, "peak_impaired_components": 0, **impact},
                 "first_fault_s": root_rows[0]["t_s"] if root_rows else None, "widest_spread_s": None,
                 "time_to_widest_s": None, "peak_impaired_s": None, "end_s": None, "still_impaired": [],
@@ -164,10 +202,14 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
 
     direct = sorted({g.nodes[n]["component"] for r in roots for n in g.successors(r)})
     # affected: pushed into a worse state, or changed directly by a fault (even when its state label stays)
-    affected = sorted({g.nodes[n]["component"] for n in trans if g.nodes[n]["impairing"]} | set(direct))
+    changed = sorted({g.nodes[n]["component"] for n in trans if g.nodes[n]["impairing"]} | set(direct))
+    # ... or served worse than its own share of the SLO after the first fault (a survivor slowed by the
+    # load it took over, with no state change of its own)
+    breached = slo_breaches(data)
+    affected = sorted(set(changed) | set(breached))
     weights = _capacity_weights(data.scenario)
     total_cap = sum(weights.values()) or 1.0
-    cap_affected = sum(weights.get(c, 0.0) for c in affected) / total_cap
+    cap_affected = sum(weights.get(c, 0.0) for c in changed) / total_cap
 
     in_cascade = set(trans)
     intervals, still = _impaired_intervals(data.transitions, in_cascade, end_run)
@@ -223,10 +265,14 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
         "depth": depth,
         "transitions": len(trans),
         "components": affected,
+        "changed_state": changed,
+        "slo_breaches": [{"component": c, "why": why} for c, why in sorted(breached.items())],
         "direct_victims": direct,
         "graph": g,
         "blast_radius": {
             "components": len(affected),
+            "changed_state": len(changed),
+            "breached_slo": len(breached),
             "share_of_components": len(affected) / n_components,
             "capacity_share": cap_affected,
             "peak_capacity_share": peak_cap / total_cap,
@@ -241,7 +287,8 @@ def analyze_cascade(data: Any) -> dict[str, Any]:
         "still_impaired": sorted(still),
         "containment": containment,
         "table": table,
-        "summary": _summary(roots, g, affected, depth, containment, widest_t, first_fault),
+        "summary": _summary(roots, g, affected, depth, containment, widest_t, first_fault)
+                   + _breach_text(breached, changed),
     }
 
 

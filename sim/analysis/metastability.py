@@ -8,7 +8,9 @@ least the recovery window after the trigger, it is "stuck (metastable)": a susta
 (retries, wasted work on abandoned requests, cold caches) keeps it out of steady state with no
 trigger left; a shorter run is "undetermined". The
 verdict is backed by time-series evidence: goodput, success ratio, attempts per arrival and the
-backlog, before the trigger, when it ended, and at the end of the run.
+backlog, before the trigger, when it ended, and at the end of the run; a stuck verdict also names
+what sustains it from the recorded causes the cascade is built from (``sustained_by``: the
+components still impaired at the end and the load sources their last change names, e.g. retries).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def metastability(data: Any, series: Series | None = None) -> dict[str, Any]:
     ph = phases(series, trig)
     window_s = slo.recovery_window_s
     base = {"recovery_window_s": window_s, "trigger_end_s": ph.last_end_s, "recovered_after_s": None,
-            "recovered_at_s": None, "within_window": None, "evidence": {}}
+            "recovered_at_s": None, "within_window": None, "evidence": {}, "sustained_by": []}
     if not trig:
         return {**base, "verdict": "not applicable", "text": "no trigger: nothing to recover from"}
     if ph.open_ended:
@@ -93,6 +95,41 @@ def metastability(data: Any, series: Series | None = None) -> dict[str, Any]:
     if ev and ev["success_ratio"] is not None:
         detail = (f"; in the last {slo.window_s:g} s: success ratio {100 * ev['success_ratio']:.1f} %, "
                   f"{ev['attempts_per_arrival'] or 0:.2f} attempts per arrival, backlog {ev['in_flight_end']}")
+    held = sustained_by(data.transitions)
+    base["sustained_by"] = held
     return {**base, "verdict": "stuck",
             "text": f"stuck (metastable): no return to steady state in the {run_after_s:g} s after the trigger "
-                    f"ended at {t_end:g} s{detail}"}
+                    f"ended at {t_end:g} s{detail}{_sustained_text(held)}"}
+
+
+def sustained_by(transitions: list[Any]) -> list[dict[str, Any]]:
+    """What keeps the system out of steady state with no trigger left, from the recorded causes (the same
+    ones the cascade is built from): each component still in a state worse than healthy at the end of the
+    run, with the mechanism of its last change and the load sources it names (retries with their
+    amplification, demand, a fault still raising the load)."""
+    last: dict[str, Any] = {}
+    for t in transitions:
+        last[t.component] = t
+    out = []
+    for name in sorted(last):
+        t = last[name]
+        if t.state == "healthy":
+            continue
+        out.append({"component": name, "state": t.state, "since_s": t.t_s, "mechanism": t.cause.mechanism,
+                    "loads": [x.text() for x in t.cause.loads]})
+    return out
+
+
+def _sustained_text(held: list[dict[str, Any]]) -> str:
+    """'; still impaired at the end: api-0, api-1 overloaded (load from retries of users: ...)'."""
+    if not held:
+        return ""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for h in held:
+        loads = tuple(x.split(":")[0] for x in h["loads"])  # 'retries of users', without the varying figures
+        groups.setdefault((h["state"], loads), []).append(h["component"])
+    parts = []
+    for (state, loads), names in groups.items():
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        parts.append(f"{shown} {state}" + (f" (load from {', '.join(loads)})" if loads else ""))
+    return "; still impaired at the end: " + "; ".join(parts)

@@ -12,11 +12,18 @@ from bisect import bisect_right
 
 import numpy as np
 
-from sim.engine.histogram import N_BINS, THRESHOLDS, LogHistogram
+from sim.engine.histogram import N_BINS, THRESHOLDS, LogHistogram, quantile_from_counts
 from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Request
 
 _SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
 _WRONG = OUTCOME_INDEX["wrong_answer"]
+
+
+def _p99(counts: np.ndarray) -> float | None:
+    """The 99th percentile of one histogram's counts (None when empty)."""
+    if not counts.sum():
+        return None
+    return float(quantile_from_counts(counts[None, :], 0.99)[0])
 
 
 class MetricsRecorder:
@@ -48,6 +55,10 @@ class MetricsRecorder:
         that happen without any fault do not inflate the blast radius."""
         self.since_ended = 0
         self.since_not_success = 0
+        self.by_server: dict[str, list[int]] = {}
+        """Per replica, over requests that ended after ``incident_from_s`` at that replica (their last attempt):
+        [ended, not success, latency bins (N_BINS), TTFT bins (N_BINS)], so the analysis can judge each
+        replica against its own share of the SLO. One list lookup per request ended after the first fault."""
 
     def arrival(self, t: float) -> None:
         """A new request entered the system."""
@@ -71,6 +82,7 @@ class MetricsRecorder:
         self.total_outcomes[k] += 1
         latency = t - req.t_arrival_s
         measured = t >= self.warmup_s
+        row = None
         if measured:
             self.measured_outcomes[k] += 1
             since = t >= self.incident_from_s
@@ -78,6 +90,13 @@ class MetricsRecorder:
                 self.since_ended += 1
                 if k:
                     self.since_not_success += 1
+                if server:
+                    row = self.by_server.get(server)
+                    if row is None:
+                        row = self.by_server[server] = [0] * (2 + 2 * N_BINS)
+                    row[0] += 1
+                    if k:
+                        row[1] += 1
             self._user(req.client, req.user, k, since)
         if k in _SERVED:
             # each value is binned once (a binary search) for its bucket's histogram and the whole run's
@@ -93,6 +112,10 @@ class MetricsRecorder:
                     th = self._ttft_hist[b] = [0] * N_BINS
                 i_ttft = bisect_right(THRESHOLDS, ttft_s)
                 th[i_ttft] += 1
+                if row is not None:
+                    row[2 + N_BINS + i_ttft] += 1
+            if row is not None:
+                row[2 + i_lat] += 1
             if measured:
                 self.latency.add_binned(i_lat, latency)
                 if ttft_s is not None:
@@ -136,6 +159,18 @@ class MetricsRecorder:
                 "active_since_first_fault": sum(f[2].count(1) for f in flags),
                 "affected_since_first_fault": sum(f[3].count(1) for f in flags),
                 "wrong_answer": sum(f[4].count(1) for f in flags)}
+
+    def server_shares(self) -> dict[str, dict[str, float | int | None]]:
+        """Per replica, what it served after the first fault: requests ended there, those not a success, and
+        the p99 latency and TTFT of its served answers (None without any)."""
+        out: dict[str, dict[str, float | int | None]] = {}
+        for name in sorted(self.by_server):
+            row = self.by_server[name]
+            lat = np.asarray(row[2:2 + N_BINS], dtype=np.int64)
+            ttft = np.asarray(row[2 + N_BINS:], dtype=np.int64)
+            out[name] = {"ended": row[0], "not_success": row[1],
+                         "p99_latency_s": _p99(lat), "p99_ttft_s": _p99(ttft)}
+        return out
 
     def histogram_array(self, which: str) -> np.ndarray:
         """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""

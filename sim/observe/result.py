@@ -173,6 +173,7 @@ def collect(scenario: Any, seed: int, world: Any, stack: Any, graph: nx.DiGraph)
                 "from_s": None if m.incident_from_s == float("inf") else m.incident_from_s,
                 "ended": m.since_ended,
                 "not_success": m.since_not_success,
+                "by_server": m.server_shares(),
             },
         },
         "components": {name: c.report() for name, c in components.items()},

@@ -27,6 +27,8 @@ GROUP_OVER = 12
 """Stacks with more components than this are drawn by pool and zone."""
 MAX_ARROW_LABELS = 12
 """Arrows that get a number and a time label (the rest are in the report's table)."""
+BREACHED_COLOUR = "#ffe0b2"
+"""A component that served worse than its own share of the SLO without changing state (a slowed survivor)."""
 RANK = {s: i for i, s in enumerate(["healthy", "degraded", "overloaded", "draining", "starting", "down"])}
 
 
@@ -123,7 +125,9 @@ def draw_cascade(result, analysis: dict):
                     zorder=5)
         for t in targets:  # a target whose change the table does not list still gets its arrow
             spread.setdefault((f"fault:{root['fault']}", t), [root["t_s"]])
-    colours = [STATE_COLOURS.get(worst[g.key], "#bdbdbd") if g.key in worst else "#eceff1" for g in groups]
+    breached = {of[b["component"]].key for b in cas.get("slo_breaches", []) if b["component"] in of}
+    colours = [STATE_COLOURS.get(worst[g.key], "#bdbdbd") if g.key in worst
+               else (BREACHED_COLOUR if g.key in breached else "#eceff1") for g in groups]
     sizes = [300 * min(math.sqrt(g.size), 2.5) for g in groups]
     xy = np.array([pos[g.key] for g in groups])
     ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colours, zorder=3,
@@ -164,6 +168,8 @@ def draw_cascade(result, analysis: dict):
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     handles = [Patch(color=STATE_COLOURS[s], label=f"reached {s}") for s in STATE_COLOURS if s != "healthy"]
     handles.append(Patch(facecolor="#eceff1", edgecolor="#c62828", lw=2, label="hit by a fault directly"))
+    if breached - set(worst):
+        handles.append(Patch(color=BREACHED_COLOUR, label="breached its SLO share"))
     handles.append(Patch(color="#eceff1", label="not affected"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     title = "cascade: " + (cas["summary"] if not cas["empty"] else "none (no fault changed any component)")

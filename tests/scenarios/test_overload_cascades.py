@@ -135,3 +135,48 @@ def test_a_run_without_retries_names_no_retry_load():
     result = run(parse_scenario(data))
     assert not any(x.kind == "retries" for t in result.transitions for x in t.cause.loads)
     analyze_cascade(result)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    result = _run("builtin:demo", 600)
+    return result, analyze_full(result)[0]
+
+
+def test_demo_survivors_that_breached_their_ttft_share_count_as_affected(demo):
+    result, a = demo
+    c = a["cascade"]
+    gpu = _pool(result, "gpu")
+    survivors = gpu - set(c["direct_victims"])
+    breached = {b["component"]: b["why"] for b in c["slo_breaches"]}
+    hit = survivors & set(breached)
+    assert hit, "the survivors took the crashed replicas' users: their TTFT should breach the SLO"
+    assert hit <= set(c["components"]) and not hit & set(c["changed_state"])
+    assert all("p99 TTFT" in breached[s] for s in hit)
+    # each judged against its own requests: the p99 it reports is above the scenario's bound
+    bound = result.scenario.slo.p99_ttft_s
+    rows = result.summary["measured"]["since_first_fault"]["by_server"]
+    assert all(rows[s]["p99_ttft_s"] > bound for s in hit)
+    assert c["blast_radius"]["components"] == len(c["components"]) > len(c["changed_state"])
+    assert "breached their own share of the SLO" in c["summary"]
+
+
+@pytest.mark.parametrize("name", ["devday", "herd", "storm", "demo"])
+def test_verdicts_and_cascade_agree(name, request):
+    result, a = request.getfixturevalue(name)
+    c, meta = a["cascade"], a["metastability"]
+    deviated_after_trigger = any(f["phase"] in ("during", "after") for f in a["steady_state"]["failures"])
+    if deviated_after_trigger:  # a deviation the triggers caused has a cascade that reached someone
+        assert not c["empty"] and c["components"], c["summary"]
+        assert "no cascade" not in c["summary"]
+    if meta["verdict"] == "stuck":  # what keeps it stuck is what the cascade says is still impaired
+        held = {h["component"] for h in meta["sustained_by"]}
+        assert c["still_impaired"] and set(c["still_impaired"]) <= held
+        assert "still impaired at the end" in meta["text"]
+
+
+def test_the_retry_storm_is_stuck_sustained_by_its_retries(storm):
+    _, a = storm
+    meta = a["metastability"]
+    assert meta["verdict"] == "stuck"
+    assert any(load.startswith("retries of users") for h in meta["sustained_by"] for load in h["loads"])
