@@ -275,7 +275,7 @@ def _compare_report(args: argparse.Namespace) -> int:
     if path.resolve().parent == dirs[-1].resolve():  # written into the variant's run directory: chaossim's file
         from sim.report.manifest import add_files
 
-        add_files(dirs[-1], [path.name])
+        add_files(dirs[-1], [path.name, *cmp["static_figures"]])
     for r in cmp["runs"]:
         print(f"{r['label']}: steady state {r['headline']}")
     if not cmp["same_seed"]:

@@ -3,19 +3,22 @@
 ``compare_runs`` puts the key figures of each run in one table with the difference from the first
 run (the control); ``write_comparison_report`` writes a self-contained page with both verdicts,
 that table and the time series overlaid (the control solid, the variant dashed), the plotting
-library inlined. The experiment layer's ``compare`` can call either. On the same seed both runs see
-the same arrivals (common random numbers), so a difference is the design's, not noise; the page
-warns when the seeds differ.
+library inlined, and the same overlay as a static figure for papers (PNG and SVG under figures/ beside
+the page, named after it; the PNG inlined too). The experiment layer's ``compare`` can call either.
+On the same seed both runs see the same arrivals (common random numbers), so a difference is the
+design's, not noise; the page warns when the seeds differ.
 """
 
 from __future__ import annotations
 
+import base64
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from sim.analysis import analyze_full
-from sim.report.figures import has_ttft
+from sim.report.compare_figure import draw_comparison
+from sim.report.figures import has_ttft, save_figure
 from sim.report.files import atomic_write_text
 from sim.report.html import CSS
 from sim.report.interactive import available, interactive_timeline, library
@@ -80,8 +83,9 @@ def _fmt(v: Any, unit: str, signed: bool = False) -> str:
     return f"{sign}{v:g}" if isinstance(v, float) else f"{sign}{v}"
 
 
-def render_comparison(cmp: dict[str, Any], interactive: tuple[str, str] | None, library_js: str) -> str:
-    """The comparison page."""
+def render_comparison(cmp: dict[str, Any], interactive: tuple[str, str] | None, library_js: str,
+                      static_png: bytes | None = None) -> str:
+    """The comparison page; ``static_png``: the overlaid figure for papers (``sim.report.compare_figure``)."""
     runs = cmp["runs"]
     title = "chaossim comparison — " + " vs ".join(r["label"] for r in runs)
     cards = "".join(
@@ -111,6 +115,14 @@ def render_comparison(cmp: dict[str, Any], interactive: tuple[str, str] | None, 
                 f"and mitigations are those of {escape(runs[0]['label'])}.</figcaption></figure>{script}")
     else:
         figs = '<p id="no-interactive">Overlaid time series need Bokeh (pip install bokeh).</p>'
+    if static_png is not None:
+        names = " and ".join(f"{n}" for n in cmp.get("static_figures", []))
+        img = (f'<figure id="fig-overlay-static"><img alt="the time series overlaid" '
+               f'src="data:image/png;base64,{base64.b64encode(static_png).decode("ascii")}"><figcaption>Goodput and '
+               "arrivals, success ratio and p99 latency of each run overlaid: the control solid, the variant "
+               "dashed.</figcaption></figure>")
+        figs += (f'<details id="overlay-static" open><summary>The same series as a static figure ({escape(names)}, '
+                 f"for papers)</summary>{img}</details>" if interactive is not None else img)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{CSS}{COMPARE_CSS}</style>{library_js}</head><body>\n"
             f"<h1>{escape(title)}</h1>{seed_note}<div class=\"cards\">{cards}</div>\n"
@@ -141,9 +153,13 @@ def write_comparison_report(run_dirs: list[Any], out: str | Path,
     no_ttft = not any(has_ttft(data) for _, data in full)  # plain-mode servers: TTFT is the latency again
     cmp = compare_runs(analyses, labels, frozenset({"ttft_p99_s"}) if no_ttft else frozenset())
     interactive, library_js = None, ""
+    runs = [(lab, data, a) for lab, (a, data) in zip(labels, full, strict=True)]
     if available():
-        interactive = interactive_timeline([(lab, data, a) for lab, (a, data) in zip(labels, full, strict=True)])
+        interactive = interactive_timeline(runs)
         library_js = library()
     path = Path(out)
-    atomic_write_text(path, render_comparison(cmp, interactive, library_js))
+    stem = path.parent / "figures" / path.stem
+    written = save_figure(draw_comparison(runs), stem)
+    cmp["static_figures"] = [f"figures/{p.name}" for p in written]
+    atomic_write_text(path, render_comparison(cmp, interactive, library_js, written[0].read_bytes()))
     return path, cmp
