@@ -24,7 +24,7 @@ from sim.observe.result import RunResult
 from sim.spec.lesson import METRICS, Check, LoadedLesson
 from sim.spec.loader import load_scenario
 
-NEVER_IS_INFINITE = frozenset({"time_to_detect_s", "time_to_recover_s"})
+NEVER_IS_INFINITE = frozenset({"time_to_detect_s", "time_to_mitigate_s", "time_to_recover_s"})
 """Times that are None when the event never happened: never counts as infinitely late."""
 
 
@@ -67,6 +67,7 @@ _GETTERS: dict[str, Any] = {
     "requests_affected": lambda a, s: a["cascade"]["blast_radius"]["requests_share"],
     "cascade_components": lambda a, s: a["cascade"]["blast_radius"]["components"],
     "time_to_detect_s": lambda a, s: a["incident"]["time_to_detect_s"],
+    "time_to_mitigate_s": lambda a, s: a["incident"]["time_to_mitigate_s"],
     "time_to_recover_s": lambda a, s: a["incident"]["time_to_recover_s"],
     "stuck": lambda a, s: float(a["metastability"]["verdict"] == "stuck"),
     "alert_fired": lambda a, s: _alert_fired(a),

@@ -41,6 +41,7 @@ METRICS: dict[str, str] = {
     "requests_affected": "share of requests that failed or were slowed by the incident (blast radius)",
     "cascade_components": "components the cascade reached",
     "time_to_detect_s": "from the first trigger to the first alert (never: infinite)",
+    "time_to_mitigate_s": "from the first trigger to the first mitigation (never: infinite)",
     "time_to_recover_s": "from the first trigger to recovery (never: infinite)",
     "stuck": "1 if the system stayed degraded after the trigger ended (metastable), else 0",
     "alert_fired": "1 if any alert (or the quality probe) fired, else 0",
