@@ -49,6 +49,8 @@ class Client:
         self.discovery = discovery
         self.discovery_ttl_s = discovery_ttl_s
         self._resolved_until = -math.inf
+        self._lookup_done_s = -math.inf
+        """When the population's slow lookup in progress answers (a DNS cache cut off)."""
         self._u = UniformSampler(world.streams.get(name, "routing"))
         self.rate_multiplier = 1.0
         """Cached ``arrival_rate`` effect: surges multiply it (trace clients replay each arrival about m times)."""
@@ -256,12 +258,39 @@ class Client:
                 self._timer_armed = True
                 world.call_later(self.timeout_s, self._expire)
         if self.discovery is not None and now >= self._resolved_until:
-            if self.discovery.resolve():
-                self._resolved_until = now + self.discovery_ttl_s
-                self._resolved_once = True
-            elif not (self.static_stability and self._resolved_once):
+            delay_s = self.discovery.lookup_delay_s
+            if delay_s:  # a slow lookup: one at a time per population; attempts wait for its answer
+                if now >= self._lookup_done_s:
+                    self._lookup_done_s = now + delay_s
+                world.call_later(self._lookup_done_s - now, self._looked_up, att)
+                return
+            if not self._resolve(now):
                 self._reply(att, "network_error")
                 return
+        self._dispatch(att)
+
+    def _resolve(self, now: float) -> bool:
+        """Look the load balancers up (the answer is cached for the discovery TTL); False: no usable answer."""
+        if self.discovery.resolve():
+            self._resolved_until = now + self.discovery_ttl_s
+            self._resolved_once = True
+            return True
+        return self.static_stability and self._resolved_once
+
+    def _looked_up(self, att: Attempt) -> None:
+        """A slow lookup answered: the attempts that waited for it go on (unless they timed out meanwhile)."""
+        if att.finished:
+            return
+        now = self.world.env.now
+        if now >= self._resolved_until and not self._resolve(now):
+            self._reply(att, "network_error")
+            return
+        self._dispatch(att)
+
+    def _dispatch(self, att: Attempt) -> None:
+        """Send a resolved attempt to a load balancer."""
+        world = self.world
+        req = att.request
         selection = self.selection
         if selection is not None:
             lb = selection.pick(req, self._u)

@@ -31,7 +31,8 @@ class Discovery:
         self.available = True
         """False while anything holds it (a DNS failure)."""
         self.holds = Holds()
-        self.effects = Effects(())
+        self.effects = Effects(("lookup_delay_s",))
+        """``lookup_delay_s``: a lookup waits this long before it is answered (a DNS cache cut off)."""
         self.zone: str | None = None
         self.lookups = 0
         self.control_plane = None
@@ -41,6 +42,11 @@ class Discovery:
         self.records_valid = True
         self._token = 0
         world.set_state(name, "healthy", Cause("init", name, "initial", "serving records"))
+
+    @property
+    def lookup_delay_s(self) -> float:
+        """How long a lookup waits before it is answered (0 normally)."""
+        return self.effects["lookup_delay_s"]
 
     def resolve(self) -> bool:
         """One lookup; True when it was answered."""

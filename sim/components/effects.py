@@ -90,6 +90,8 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("added_ops_per_node_sq_s", "add", 0.0,
            "Control-plane operations per second added per node and per node of the cluster (cost growing with size)."),
     Effect("load_multiplier", "multiply", 1.0, "Control-plane load multiplier."),
+    Effect("lookup_delay_s", "add", 0.0,
+           "Seconds a DNS lookup waits before it is answered (its cache cut off: the timeout, then the fallback)."),
     Effect("added_capacity_ops_s", "add", 0.0, "Control-plane capacity added (operators adding API servers)."),
     Effect("capacity_multiplier", "multiply", 1.0, "Control-plane capacity multiplier (API servers lost or added)."),
     Effect("admit_rps", "minimum", math.inf,

@@ -58,6 +58,19 @@ class Partition(Fault):
         self.ctx.world.network.clear(self.ctx.spec.id)
 
 
+@FAULTS.register("dns_cache_cut")
+class DNSCacheCut(Fault):
+    """Lookups wait out a timeout before the fallback answers (the effect ``lookup_delay_s``)."""
+
+    end_detail = "DNS cache reachable again"
+
+    def start(self) -> None:
+        timeout_s = self.ctx.spec.lookup_timeout_s
+        for discovery in self.ctx.targets:
+            mark = self.ctx.mark(discovery.name, f"DNS cache cut off: lookups wait {timeout_s:g} s, then fall back")
+            discovery.effects.set(self.ctx.source, "lookup_delay_s", timeout_s, mark)
+
+
 @FAULTS.register("dns_failure")
 class DNSFailure(Fault):
     """Discovery stops answering lookups (cached records keep working until their TTL expires)."""

@@ -477,6 +477,22 @@ class DNSFailureFault(TargetedFault):
     kind: Literal["dns_failure"]
 
 
+class DNSCacheCutFault(TargetedFault):
+    """The DNS cache clients resolve through is cut off: every lookup waits out ``lookup_timeout_s``,
+    then the fallback resolver answers (card 7). Lookups still succeed, late.
+    """
+
+    model_config = fault_doc(
+        "network",
+        "attempts waiting for the slow lookup (one per client population at a time), then cached for the "
+        "discovery TTL; client timeouts and cancellations while they wait"
+    )
+
+    kind: Literal["dns_cache_cut"]
+    lookup_timeout_s: float = Field(30.0, gt=0, description="How long a lookup waits for the cut-off cache before "
+                                    "falling back (card 7: 30 s).")
+
+
 # --- maintenance and change ------------------------------------------------------------------------------
 class ErrorBug(ErrorRateParams):
     """The bad build answers a share of requests with errors."""
@@ -748,7 +764,8 @@ FAULT_MODELS: dict[str, type[FaultBase]] = {
         SurgeFault, BotTrafficFault, CrashFault, GPULostFault, ECCErrorFault, TPLinkFailureFault,
         ThermalThrottleFault, KVCacheExhaustionFault, ErrorRateFault, LatencyInflationFault, HangFault,
         PoisonRequestFault, MemoryLeakFault, WrongAnswerFault, NetworkLatencyFault, PacketLossFault,
-        PartitionFault, DNSFailureFault, BadDeployFault, DrainFault, ConfigPushFault, OSUpdateFault,
+        PartitionFault, DNSFailureFault, DNSCacheCutFault, BadDeployFault, DrainFault, ConfigPushFault,
+        OSUpdateFault,
         FleetChangeFault, DatabaseSlowFault, DatabaseDownFault, DatabaseFailoverFault, CacheFlushFault,
         CacheDownFault, ControlPlaneOverloadFault, ControlPlaneCapacityLossFault, ZoneOutageFault, CleanupJobFault,
     )
@@ -780,6 +797,7 @@ FaultSpec = Annotated[
     | Annotated[PacketLossFault, Tag("packet_loss")]
     | Annotated[PartitionFault, Tag("partition")]
     | Annotated[DNSFailureFault, Tag("dns_failure")]
+    | Annotated[DNSCacheCutFault, Tag("dns_cache_cut")]
     | Annotated[BadDeployFault, Tag("bad_deploy")]
     | Annotated[DrainFault, Tag("drain")]
     | Annotated[ConfigPushFault, Tag("config_push")]

@@ -103,6 +103,7 @@ FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {
         "bad_deploy", "drain", "config_push", "os_update", "fleet_change",
     )},
     "dns_failure": ("discovery",),
+    "dns_cache_cut": ("discovery",),
     "database_slow": ("database",),
     "database_down": ("database",),
     "database_failover": ("database",),

@@ -142,6 +142,7 @@ EXAMPLES = {
     "packet_loss": {"zones": ["a", "b"]},
     "partition": {"between": ["lb", "p-1"]},
     "dns_failure": {"target": {"name": "discovery"}},
+    "dns_cache_cut": {"target": {"name": "discovery"}},
     "bad_deploy": {"target": {"pool": "p"}, "bug": {"kind": "memory_leak"}},
     "drain": {"target": {"pool": "p", "percent": 50}},
     "config_push": {"target": {"pool": "p"}, "bug": {"kind": "crash_loop"}},

@@ -572,6 +572,7 @@ KIND_FIELDS = {
     "packet_loss": {"zones": ["a", "b"], "loss_percent": 20},
     "partition": {"between": ["p-1", "kv"]},
     "dns_failure": {"target": {"name": "discovery"}},
+    "dns_cache_cut": {"target": {"name": "discovery"}, "lookup_timeout_s": 3},
     "bad_deploy": {"target": {"pool": "p"}, "bug": {"kind": "memory_leak", "memory_limit_mb": 1000,
                                                     "baseline_mb": 950, "leak_mb_per_request": 2},
                    "batch_interval_s": 1, "max_surge": 1},
