@@ -100,7 +100,8 @@ class FaultBase(StrictModel):
         description="Unique fault id: the cause named by every transition the fault makes (a cascade root)."
     )
     at_s: float = Field(ge=0, description="When the fault (or its first window) starts.")
-    duration_s: float | None = Field(None, gt=0, description="How long it lasts; null: to the end of the run.")
+    duration_s: float | None = Field(
+        None, gt=0, description="How long it lasts; null: until a response action ends it, else to the end of the run.")
     recurring: RecurringSpec | None = Field(None, description="Repeat the window; null: once.")
     stochastic: StochasticSpec | None = Field(
         None, description="Random failures and repairs per target inside the window; null: a fixed window."

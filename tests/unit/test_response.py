@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from sim.analysis import analyze
+from sim.assembly import build_stack
 from sim.engine.timeline import Cause
 from sim.engine.world import World
 from sim.experiment.run import run
+from sim.faults import FAULTS, schedule_faults
 from sim.faults.base import end_fault
 from sim.response.actions import ACTIONS
 from sim.response.actions.base import ActionContext
@@ -20,6 +22,8 @@ from sim.spec import parse_scenario
 from sim.spec.loader import ScenarioError
 
 from ..helpers import merge, run_live
+from .test_fault_contract import touched
+from .test_faults import FULL_STACK, KIND_FIELDS
 
 PAGE_S, ACK_S, DIAG_S, DELAY_S = 20.0, 40.0, 60.0, 15.0
 
@@ -393,3 +397,33 @@ def test_a_rollback_through_an_overloaded_control_plane_waits_until_capacity_is_
             assert serving  # ... and the control plane served calls again
         else:
             assert ended == []  # locked out: nobody can roll back through a control plane that does not answer
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS.names()))
+def test_every_fault_kind_lasts_until_people_end_it_and_then_leaves_nothing(kind):
+    """A fault without ``duration_s`` lasts until an action ends it; ``end_fault`` goes through the kind's own
+    end path, so every component it touched is neutral and unheld afterwards (as after a scheduled window)."""
+    fault = {"id": "f", "kind": kind, "at_s": 20.0, **KIND_FIELDS[kind]}
+    fault.pop("duration_s", None)
+    data = merge(FULL_STACK, {"faults": [fault], "topology": {"databases": [
+        {"name": "db", "zone": "b", "connect_timeout_s": 1.0,
+         "replica": {"zone": "a", "detection_s": 5, "promotion_s": 5}}]}})
+    try:
+        scenario = parse_scenario(data)
+    except ScenarioError as err:  # a kind whose schedule needs a window of its own (a surge that decays)
+        assert "duration_s" in str(err)
+        return
+    world = World(scenario.run.seed, scenario.run.duration_s, scenario.run.bucket_s, scenario.run.warmup_s)
+    built = build_stack(scenario, world)
+    schedule_faults(scenario, built, world)
+    names = {n for n, c in built.by_name.items() if hasattr(c, "effects")}
+    seen: list[Any] = []
+    world.call_later(49.0, lambda: seen.append(touched(built, names)))
+    world.call_later(50.0, end_fault, world, "f", "ended by operators")
+    world.call_later(89.0, lambda: seen.append(touched(built, names)))
+    world.env.run(until=scenario.run.duration_s)
+    ends = [e["t_s"] for e in world.faults.log if e["event"] == "end"]
+    instant = next(iter(world.faults.faults_of("f"))).instant
+    if not instant:
+        assert ends == [50.0]  # it lasted until people ended it, and ended then
+    assert seen[1] == {}, f"{kind} left effects or holds after people ended it"
