@@ -427,3 +427,19 @@ def test_every_fault_kind_lasts_until_people_end_it_and_then_leaves_nothing(kind
     if not instant:
         assert ends == [50.0]  # it lasted until people ended it, and ended then
     assert seen[1] == {}, f"{kind} left effects or holds after people ended it"
+
+
+def test_a_redeploy_batch_is_done_only_when_its_replicas_serve_again():
+    """Regression: a draining replica still counts as ``serving``, so a batch must not be judged done before its
+    replicas have stopped, restarted and loaded their model: the next batch starts after that, not during it."""
+    hung = {"id": "hung", "kind": "hang", "target": {"pool": "api"}, "at_s": 50}
+    data = stack(faults=[hung], response={"actions": [{"name": "redo", "kind": "redeploy", "pool": "api",
+                                                       "batch_size": 2, "drain_grace_s": 30, "restart_s": 2,
+                                                       "fault": "hung", "at_s": 100}]})  # hung: drains last 30 s
+    res = run(parse_scenario(data))
+    steps = [e["t_s"] for e in res.summary["response"]["log"] if e["event"] == "action step"]
+    assert len(steps) == 2
+    batch1 = ("api-0", "api-1")
+    back = [t.t_s for t in res.transitions if t.component in batch1 and t.state == "healthy" and t.t_s > 100]
+    assert len(back) == 2 and steps[1] >= max(back)  # both restarted, loaded (20 s) and serving first
+    assert steps[1] >= 100 + 30 + 2 + 20

@@ -5,8 +5,8 @@ and start again after ``restart_s`` (then their cold start: model load, readines
 own verbs (``drain``, ``crash`` with a restart, ``restart_after``). As a replica stops, the named
 fault's effect ends on it through the fault's own per-target end (``end_fault_on``: its bug, its
 holds): a bad build or config leaves replica by replica, so the time to recover emerges from the
-batch size, the drain, the restart and the model load. The next batch starts when the batch serves
-again (plus ``pause_s``), or after ``batch_timeout_s``. Each batch waits while the control plane is
+batch size, the drain, the restart and the model load. The next batch starts when every replica of
+the batch has stopped and serves again (plus ``pause_s``), or after ``batch_timeout_s``. Each batch waits while the control plane is
 not serving (a deploy goes through it). A rollback first halts the fault's own rollout or
 propagation (``Fault.halt``), so the bad build stops spreading.
 """
@@ -51,6 +51,8 @@ class Redeploy(Action):
         total = len(self.pending)
         self.size = spec.batch_size or max(1, math.ceil(total * (spec.batch_percent or DEFAULT_BATCH_PERCENT) / 100))
         self.batches = 0
+        self.stopped: set[str] = set()
+        """Replicas of the current batch that have stopped (a draining replica still counts as serving)."""
         self.ctx.note("action starts", f"{spec.name}: {spec.kind} of {total} replicas in batches of {self.size}")
         self._next()
 
@@ -69,6 +71,7 @@ class Redeploy(Action):
         spec = self.ctx.spec
         batch, self.pending = self.pending[: self.size], self.pending[self.size:]
         self.batches += 1
+        self.stopped = set()
         self.ctx.note("action step", f"{spec.name}: batch {self.batches}: {', '.join(s.name for s in batch)}")
         for server in batch:
             if server.serving:
@@ -79,6 +82,7 @@ class Redeploy(Action):
 
     def _stop(self, server: Any, killed: bool) -> None:
         spec = self.ctx.spec
+        self.stopped.add(server.name)
         detail = f"{spec.kind}: restarting clean"
         if spec.fault is not None:
             end_fault_on(self.ctx.world, spec.fault, server, f"{detail} ({spec.name})")
@@ -89,7 +93,8 @@ class Redeploy(Action):
 
     def _check(self, batch: list[Any], since_s: float) -> None:
         world = self.ctx.world
-        if all(s.serving for s in batch) or world.now - since_s >= self.ctx.spec.batch_timeout_s:
+        back = all(s.name in self.stopped and s.serving for s in batch)  # stopped, restarted, serving again
+        if back or world.now - since_s >= self.ctx.spec.batch_timeout_s:
             world.call_later(self.ctx.spec.pause_s, self._next)
         else:
             world.call_later(READY_POLL_S, self._check, batch, since_s)
