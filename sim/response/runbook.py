@@ -2,7 +2,7 @@
 
 An action scheduled on an alert that never fires (or is never diagnosed) never runs. An action that
 needs the control plane (default: redeploy, rollback and scale_pool when the scenario has one) is
-given it, and waits while it is not serving.
+given the one that covers its pool (a cluster's own), else discovery's, and waits while it is not serving.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from sim.engine.world import World
 from sim.response.actions import ACTIONS, ActionContext
+from sim.response.actions.base import control_plane_for
 from sim.response.durations import draw_s
 from sim.response.log import ResponseLog
 from sim.spec.response import CONTROL_PLANE_KINDS
@@ -24,8 +25,6 @@ class Runbook:
         self.stack = stack
         self.log = log
         self.actions = actions
-        self.control_plane = next((c for c in stack.by_name.values() if getattr(c, "kind", "") == "control_plane"),
-                                  None)
         self.started: dict[str, float] = {}
 
     def start(self) -> None:
@@ -48,5 +47,6 @@ class Runbook:
         needs = spec.needs_control_plane
         if needs is None:
             needs = spec.kind in CONTROL_PLANE_KINDS
-        ctx = ActionContext(self.world, self.stack, spec, self.log, self.control_plane if needs else None)
+        planes = control_plane_for(self.stack, None, getattr(spec, "pool", None)) if needs else []
+        ctx = ActionContext(self.world, self.stack, spec, self.log, planes[0] if planes else None)
         ACTIONS.create(spec.kind, ctx).start()

@@ -156,16 +156,26 @@ class AddControlPlaneCapacityAction(ActionBase):
     """Add API servers to the control plane (its ``set_capacity``), after they are brought up."""
 
     kind: Literal["add_control_plane_capacity"]
+    control_plane: Name | None = Field(None, description="Which control plane; null: discovery's, else the only one.")
     capacity_ops_s: float = Field(gt=0, description="Operations per second of capacity added.")
     provisioning_delay_s: float = Field(0.0, ge=0, description="From the order to the new API servers serving.")
 
 
 class FailoverAction(ActionBase):
-    """Send traffic away from a zone (a region): its replicas out of every rotation, its load balancers held."""
+    """Send traffic away from a zone (a region), or promote a database's standby now."""
 
     kind: Literal["failover"]
-    zone: Name = Field(description="The zone traffic leaves.")
-    duration_s: float | None = Field(None, gt=0, description="Fail back after this long; null: stay failed over.")
+    zone: Name | None = Field(None, description="The zone traffic leaves: its replicas out of every rotation, its "
+                                                "load balancers held.")
+    database: Name | None = Field(None, description="A database whose standby (its replica:) is promoted now, even "
+                                                    "while the primary still answers; takes its promotion_s.")
+    duration_s: float | None = Field(None, gt=0, description="Zone: fail back after this long; null: stay failed over.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> FailoverAction:
+        if (self.zone is None) == (self.database is None):
+            raise ValueError("give exactly one of zone or database")
+        return self
 
 
 class ReimageAction(ActionBase):
@@ -193,7 +203,8 @@ class ResponseSpec(StrictModel):
 
 def check_response(response: ResponseSpec | None, alert_names: set[str], fault_kinds: dict[str, str],
                    pools: set[str], load_balancers: set[str], duration_s: float,
-                   zones: set[str] | None = None) -> list[tuple[str, str]]:
+                   zones: set[str] | None = None, standby_databases: dict[str, bool] | None = None,
+                   control_planes: set[str] | None = None) -> list[tuple[str, str]]:
     """Cross-field problems as (path, reason): known alerts, faults, pools and load balancers, unique names."""
     if response is None:
         return []
@@ -223,6 +234,16 @@ def check_response(response: ResponseSpec | None, alert_names: set[str], fault_k
         zone = getattr(act, "zone", None)
         if zone is not None and zones is not None and zone not in zones:
             problems.append((f"{where}.zone", f"unknown zone '{zone}' (zones: {', '.join(sorted(zones))})"))
+        db = getattr(act, "database", None)
+        if db is not None and standby_databases is not None:
+            if db not in standby_databases:
+                problems.append((f"{where}.database", f"no database named '{db}'"))
+            elif not standby_databases[db]:
+                problems.append((f"{where}.database", f"database '{db}' has no replica (standby) to promote"))
+        cp = getattr(act, "control_plane", None)
+        if cp is not None and control_planes is not None and cp not in control_planes:
+            known = ", ".join(sorted(control_planes)) or "none"
+            problems.append((f"{where}.control_plane", f"no control plane named '{cp}' (control planes: {known})"))
         for j, lb in enumerate(getattr(act, "load_balancers", None) or []):
             if lb not in load_balancers:
                 problems.append((f"{where}.load_balancers[{j}]", f"no load balancer named '{lb}'"))

@@ -183,7 +183,17 @@ def _check_response(scenario: Scenario) -> list[tuple[str, str]]:
     topo = scenario.topology
     return check_response(scenario.response, names, {f.id: f.kind for f in scenario.faults},
                           {p.name for p in topo.pools}, {lb.name for lb in topo.load_balancers},
-                          scenario.run.duration_s, set(topo.zones))
+                          scenario.run.duration_s, set(topo.zones),
+                          {d.name: d.replica is not None for d in topo.databases}, _control_plane_names(scenario))
+
+
+def _control_plane_names(scenario: Scenario) -> set[str]:
+    """Names of the scenario's control planes: discovery's ("control-plane") and the clusters' own."""
+    topo = scenario.topology
+    names = {cp.name for cp in getattr(topo, "control_planes", [])}
+    if topo.discovery is not None and topo.discovery.control_plane is not None:
+        names.add("control-plane")
+    return names
 
 
 def _check_rate_limit_classes(scenario: Scenario) -> list[Problem]:

@@ -443,3 +443,51 @@ def test_a_redeploy_batch_is_done_only_when_its_replicas_serve_again():
     back = [t.t_s for t in res.transitions if t.component in batch1 and t.state == "healthy" and t.t_s > 100]
     assert len(back) == 2 and steps[1] >= max(back)  # both restarted, loaded (20 s) and serving first
     assert steps[1] >= 100 + 30 + 2 + 20
+
+
+def test_operators_promote_a_database_standby_while_the_primary_still_answers():
+    """``failover`` with ``database``: the failover controller promotes the standby now (its promotion_s), which
+    the automatic failover never does while the primary answers."""
+    topo = {"zones": ["a", "b"],
+            "databases": [{"name": "db", "zone": "a", "replica": {"zone": "b", "detection_s": 10, "promotion_s": 30}}],
+            "pools": [{"name": "api", "replicas": 4, "database": "db",
+                       "server": {"mode": "plain", "concurrency": 4, "queue_capacity": 50, "model_load_s": 20,
+                                  "service_time_s": {"kind": "exponential", "mean": 0.05}}}]}
+    act = {"name": "promote", "kind": "failover", "database": "db", "at_s": 100}
+    res = run_live(parse_scenario(stack(topology=topo, response={"actions": [act]}, run={"duration_s": 300})))
+    done = [e["t_s"] for e in res.summary["response"]["log"] if e["event"] == "action done"]
+    assert done == [130.0]
+    promoted = [t for t in res.transitions if t.component == "db" and "promoted" in t.cause.detail]
+    assert [t.t_s for t in promoted] == [130.0] and "operators" in promoted[0].cause.detail
+    assert res.components["db"].zone == "b" and res.components["db"].available
+    without = run(parse_scenario(stack(topology=topo, run={"duration_s": 300})))
+    assert not [t for t in without.transitions if t.component == "db" and "promoted" in t.cause.detail]
+
+
+@pytest.mark.parametrize(("action", "path"), [
+    ({"name": "a", "kind": "failover", "database": "nope", "at_s": 10}, "response.actions[0].database"),
+    ({"name": "a", "kind": "add_control_plane_capacity", "control_plane": "nope", "capacity_ops_s": 5, "at_s": 10},
+     "response.actions[0].control_plane"),
+    ({"name": "a", "kind": "failover", "zone": "nowhere", "at_s": 10}, "response.actions[0].zone"),
+])
+def test_phase_two_references_are_checked(action, path):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(stack(response={"actions": [action]}))
+    assert path in str(err.value)
+
+
+def test_an_action_concerns_the_control_plane_that_covers_its_pool():
+    from types import SimpleNamespace
+
+    from sim.response.actions.base import control_plane_for
+
+    def plane(name, pools):
+        return SimpleNamespace(kind="control_plane", name=name, covers=lambda s: s.pool in pools)
+
+    big, small, dns = plane("cp-big", {"api"}), plane("cp-small", {"web"}), plane("control-plane", set())
+    servers = [SimpleNamespace(pool="web"), SimpleNamespace(pool="api")]
+    stack_ = SimpleNamespace(by_name={"cp-big": big, "cp-small": small, "control-plane": dns}, servers=servers)
+    assert control_plane_for(stack_, None, "api") == [big]
+    assert control_plane_for(stack_, None, "web") == [small]
+    assert control_plane_for(stack_, None, None) == [dns]
+    assert control_plane_for(stack_, "cp-small", None) == [small]

@@ -66,12 +66,22 @@ class DatabaseFailover:
             world.call_later(self.spec.promotion_s, self._promoted)
         world.call_later(CHECK_PERIOD_S, self._check)
 
-    def _promoted(self) -> None:
+    def promote_now(self, reason: str) -> bool:
+        """Operators promote the standby now, even while the primary still answers (it is overwhelmed, say):
+        the promotion takes ``promotion_s`` as an automatic one does. False when no standby is ready or a
+        promotion is already under way."""
+        if self._promoting or not self.standby_ready():
+            return False
+        self._promoting = True
+        self._world.call_later(self.spec.promotion_s, self._promoted, reason)
+        return True
+
+    def _promoted(self, forced_by: str | None = None) -> None:
         world = self._world
         db = self.database
         self._promoting = False
         self._down_since = None
-        if db.available:
+        if db.available and forced_by is None:
             return
         new_zone, old_zone = self.standby_zone, db.zone
         outages = zone_outages(world, new_zone)
@@ -80,7 +90,7 @@ class DatabaseFailover:
         self.promotions.append(world.now)
         parent = world.timeline.last_transition.get(db.name)
         parents = (parent,) if parent is not None else ()
-        detail = f"standby in {new_zone} promoted to primary"
+        detail = f"standby in {new_zone} promoted to primary" + (f" by {forced_by}" if forced_by else "")
         if outages:
             detail += f"; zone {new_zone} is down"
         db.promote(new_zone, outages, Cause("mechanism", db.name, "replica_promotion", detail, parents))

@@ -61,9 +61,9 @@ class ActionContext:
         self.note("action step", f"{self.spec.name}: the control plane serves again; going on")
         fn(*args)
 
-    def control_planes(self) -> list[Any]:
-        """The stack's control planes (found by kind)."""
-        return [c for c in self.stack.by_name.values() if getattr(c, "kind", "") == "control_plane"]
+    def control_planes(self, name: str | None = None) -> list[Any]:
+        """The control plane named ``name``; without a name, discovery's ("control-plane"), else the only one."""
+        return control_plane_for(self.stack, name, None)
 
     def load_balancers(self) -> list[Any]:
         """The load balancers the spec names, or every one."""
@@ -86,3 +86,18 @@ class Action:
 
 
 ACTIONS: Registry[Action] = Registry("response action")
+
+
+def control_plane_for(stack: Any, name: str | None, pool: str | None) -> list[Any]:
+    """The control plane an action concerns: the one named; else the one covering the pool's replicas
+    (``covers``, a cluster's own control plane); else discovery's ("control-plane"); else the only one."""
+    planes = [c for c in stack.by_name.values() if getattr(c, "kind", "") == "control_plane"]
+    if name is not None:
+        return [c for c in planes if c.name == name]
+    if pool is not None:
+        replicas = [s for s in stack.servers if s.pool == pool]
+        covering = [c for c in planes if hasattr(c, "covers") and replicas and c.covers(replicas[0])]
+        if covering:
+            return covering[:1]
+    default = [c for c in planes if c.name == "control-plane"]
+    return default or (planes if len(planes) == 1 else [])

@@ -44,7 +44,7 @@ class AddControlPlaneCapacity(Action):
 
     def _added(self) -> None:
         spec = self.ctx.spec
-        for cp in self.ctx.control_planes():
+        for cp in self.ctx.control_planes(spec.control_plane):
             cp.set_capacity(self.ctx.source, self.ctx.cause(f"operators added {spec.capacity_ops_s:,.0f} ops/s"),
                             added_ops_s=spec.capacity_ops_s)
         self.ctx.note("action done", f"{spec.name}: control-plane capacity added")

@@ -6,9 +6,9 @@ own verbs (``drain``, ``crash`` with a restart, ``restart_after``). As a replica
 fault's effect ends on it through the fault's own per-target end (``end_fault_on``: its bug, its
 holds): a bad build or config leaves replica by replica, so the time to recover emerges from the
 batch size, the drain, the restart and the model load. The next batch starts when every replica of
-the batch has stopped and serves again (plus ``pause_s``), or after ``batch_timeout_s``. Each batch waits while the control plane is
-not serving (a deploy goes through it). A rollback first halts the fault's own rollout or
-propagation (``Fault.halt``), so the bad build stops spreading.
+the batch has stopped and serves again (plus ``pause_s``), or after ``batch_timeout_s``. Each batch
+waits while the control plane is not serving (a deploy goes through it). A rollback first halts the
+fault's own rollout or propagation (``Fault.halt``), so the bad build stops spreading.
 """
 
 from __future__ import annotations

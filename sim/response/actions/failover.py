@@ -1,4 +1,7 @@
-"""Fail over away from a zone (a region): traffic stops going there.
+"""Fail over away from a zone (a region): traffic stops going there; or promote a database's standby.
+
+With ``database``, the database's failover controller promotes its standby now (``promote_now``),
+even while the primary still answers, in its ``promotion_s``. With ``zone``:
 
 Every load balancer takes the zone's replicas out of rotation under its own ``failover`` mechanism
 (``eject``: they come back only when that mechanism restores them, whatever health checks say), and
@@ -22,6 +25,9 @@ class Failover(Action):
 
     def start(self) -> None:
         spec = self.ctx.spec
+        if spec.database is not None:
+            self._promote()
+            return
         zone = spec.zone
         self.replicas = [s for s in self.ctx.stack.servers if s.zone == zone]
         self.held = [lb for lb in self.ctx.stack.load_balancers if lb.zone == zone]
@@ -38,6 +44,17 @@ class Failover(Action):
                                      f"({len(self.replicas)} replicas, {len(self.held)} load balancers)")
         if spec.duration_s is not None:
             self.ctx.world.call_later(spec.duration_s, self._failback)
+
+    def _promote(self) -> None:
+        """The database's failover controller promotes its standby now (``promote_now``)."""
+        spec = self.ctx.spec
+        controller = self.ctx.stack.mechanisms[f"failover:{spec.database}"]
+        if not controller.promote_now(f"operators ({spec.name})"):
+            self.ctx.note("action done", f"{spec.name}: no standby of {spec.database} ready to promote")
+            return
+        self.ctx.note("action starts", f"{spec.name}: promoting the standby of {spec.database}")
+        self.ctx.world.call_later(controller.spec.promotion_s, self.ctx.note, "action done",
+                                  f"{spec.name}: standby of {spec.database} promoted")
 
     def _failback(self) -> None:
         spec = self.ctx.spec
