@@ -142,14 +142,23 @@ class EndFaultAction(ActionBase):
 
 
 class ScalePoolAction(ActionBase):
-    """Add replicas to a pool by hand, through the autoscaler's path: provisioning, model load, readiness."""
+    """Add replicas to a pool by hand, through the autoscaler's path (provisioning, model load, readiness), or
+    remove some (fewer nodes calling the control plane, cards 6 and 8)."""
 
     kind: Literal["scale_pool"]
     pool: Name = Field(description="The pool scaled.")
-    add: int = Field(ge=1, description="Replicas added.")
+    add: int | None = Field(None, ge=1, description="Replicas added; or remove.")
+    remove: int | None = Field(None, ge=1, description="Replicas removed (the newest first): each leaves the load "
+                                                      "balancers, drains (up to 30 s) and stays down.")
     provisioning_delay_s: float = Field(
         120.0, ge=0, description="From the order to a provisioned node with its GPUs (then the model load); "
                                  "illustrative: set it to the pool's autoscaling delay to compare the two.")
+
+    @model_validator(mode="after")
+    def _add_or_remove(self) -> ScalePoolAction:
+        if (self.add is None) == (self.remove is None):
+            raise ValueError("give exactly one of add or remove")
+        return self
 
 
 class AddControlPlaneCapacityAction(ActionBase):

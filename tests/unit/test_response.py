@@ -491,3 +491,15 @@ def test_an_action_concerns_the_control_plane_that_covers_its_pool():
     assert control_plane_for(stack_, None, "web") == [small]
     assert control_plane_for(stack_, None, None) == [dns]
     assert control_plane_for(stack_, "cp-small", None) == [small]
+
+
+def test_removing_replicas_takes_the_newest_out_and_keeps_them_down():
+    act = {"name": "fewer", "kind": "scale_pool", "pool": "api", "remove": 2, "at_s": 100, "needs_control_plane": False}
+    res = run_live(parse_scenario(stack(response={"actions": [act]}, run={"duration_s": 300})))
+    gone = {"api-2", "api-3"}
+    assert all(res.components[n].state == "down" and "response:fewer" in res.components[n].holds for n in gone)
+    assert all(res.components[n].serving for n in ("api-0", "api-1"))
+    assert res.summary["components"]["lb"]["replicas"] == 2
+    assert [e["event"] for e in res.summary["response"]["log"]] == ["action starts", "action done"]
+    with pytest.raises(ScenarioError):
+        parse_scenario(stack(response={"actions": [{**act, "add": 1}]}))

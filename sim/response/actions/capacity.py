@@ -5,12 +5,20 @@ provisioned after ``provisioning_delay_s`` (a node and its GPUs), then cold-star
 joins the load balancers through readiness, so new capacity arrives minutes after the decision. A
 scale goes through the control plane (it waits while it is not serving). ``add_control_plane_capacity``
 adds API servers through the control plane's port (``set_capacity`` under the action's source), after
-``provisioning_delay_s``.
+``provisioning_delay_s``. ``scale_pool`` with ``remove`` takes the newest replicas out of the load
+balancers, lets them drain and holds them down under the action's source (fewer nodes calling the
+control plane: the control plane counts the nodes that are up).
 """
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from sim.response.actions.base import ACTIONS, Action
+
+REMOVE_GRACE_S = 30.0
+"""How long a removed replica may drain (Kubernetes terminationGracePeriodSeconds, as the autoscaler's)."""
 
 
 @ACTIONS.register("scale_pool")
@@ -22,6 +30,9 @@ class ScalePool(Action):
 
     def _scale(self) -> None:
         spec = self.ctx.spec
+        if spec.remove is not None:
+            self._remove(spec.remove)
+            return
         provisioner = self.ctx.stack.provisioners[spec.pool]
         delay_s = spec.provisioning_delay_s
         for _ in range(spec.add):
@@ -30,6 +41,32 @@ class ScalePool(Action):
                                        f"({delay_s:g} s to provision, then the model load)")
         self.ctx.world.call_later(delay_s, self.ctx.note, "action done", f"{spec.name}: {spec.add} replicas "
                                                                           f"provisioned, loading the model")
+
+
+    def _remove(self, count: int) -> None:
+        spec = self.ctx.spec
+        source = self.ctx.source
+        victims = [s for s in reversed(self.ctx.stack.servers) if s.pool == spec.pool and source not in s.holds][:count]
+        self.left = len(victims)
+        detail = f"removed by operators ({spec.name})"
+        self.ctx.note("action starts", f"{spec.name}: removing {len(victims)} replicas of {spec.pool}")
+        for server in victims:
+            for lb in self.ctx.stack.load_balancers:
+                if server in lb.servers:
+                    lb.remove_server(server, detail)
+            if server.serving:
+                server.drain(self.ctx.cause(f"{detail}: draining"), partial(self._removed, server), REMOVE_GRACE_S)
+            else:
+                self._removed(server, False)
+        if not victims:
+            self.ctx.note("action done", f"{spec.name}: no replica left to remove")
+
+    def _removed(self, server: Any, killed: bool) -> None:
+        """Stopped and held down under the action's source (no restart, whatever ends later)."""
+        server.hold(self.ctx.source, self.ctx.cause(f"removed by operators ({self.ctx.spec.name})"))
+        self.left -= 1
+        if self.left == 0:
+            self.ctx.note("action done", f"{self.ctx.spec.name}: replicas removed")
 
 
 @ACTIONS.register("add_control_plane_capacity")
