@@ -58,6 +58,7 @@ BY_NAME: dict[str, Bound] = {
     "replicas": _b(10_000, "replicas in one pool"),
     "batch_size": _b(10_000, "replicas in one pool"),
     "add": _b(10_000, "replicas in one pool"),
+    "remove": _b(10_000, "replicas in one pool"),
     "per_hour": _b(1e6, "nodes per hour"),
     "min_replicas": _b(10_000, "replicas in one pool"),
     "max_replicas": _b(10_000, "replicas in one pool"),
