@@ -219,6 +219,10 @@ def timeline_model(runs: list[tuple[str, Any, dict[str, Any]]]) -> Any:
             p.add_tools(*hovers)
         else:
             p.title.text += ": none"
+            # a flat zero line says "nothing failed" and keeps the panel a real plot (no empty figure)
+            src0 = sources[0][3]
+            src0.data["zero"] = np.zeros(len(src0.data["x"]))
+            p.line("x", "zero", source=src0, color="#9e9e9e", line_width=1, name=f"{key}:none")
         for t in first_a["triggers"]:
             t1 = end_s if t["end_s"] is None else t["end_s"]
             if t1 > t["start_s"]:
