@@ -29,6 +29,7 @@ def run_one(argv: list[str], timeout_s: float) -> dict:
 
     out, err = io.StringIO(), io.StringIO()
     start = time.perf_counter()
+    start_cpu_s = time.process_time()
     signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
@@ -46,7 +47,8 @@ def run_one(argv: list[str], timeout_s: float) -> dict:
         rc = "timeout"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue(), "seconds": time.perf_counter() - start}
+    return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue(), "seconds": time.perf_counter() - start,
+            "cpu_s": time.process_time() - start_cpu_s}
 
 
 def main() -> None:

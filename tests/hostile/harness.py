@@ -44,7 +44,8 @@ def chaossim_limited(*args: str, cwd: Path | None = None, timeout_s: float = CAS
 def run_batch(invocations: list[list[str]], cwd: Path, per_case_timeout_s: float = 10.0) -> list[dict]:
     """Run each argument list through ``sim.cli.main`` in one limited process; one result dict per list.
 
-    Each result has ``rc``, ``stdout``, ``stderr`` and ``seconds``; a case that hangs has rc "timeout".
+    Each result has ``rc``, ``stdout``, ``stderr``, ``seconds`` (wall) and ``cpu_s``; a case that hangs
+    has rc "timeout".
     """
     driver = Path(__file__).with_name("batch_driver.py")
     proc = subprocess.run(
