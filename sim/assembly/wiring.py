@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,30 @@ class Stack:
     provisioners: dict[str, Any] = field(default_factory=dict)
     """Per pool, the path that adds replicas (provisioning, model load): the autoscaler's and operators'."""
 
+
+
+class PoolPeers:
+    """The other replicas of a replica's pool, in pool order: one shared tuple of the pool's names and the
+    replica's own name to skip, so a pool of n replicas costs O(n) to wire, not n x n names."""
+
+    __slots__ = ("_names", "_own")
+
+    def __init__(self, names: tuple[str, ...], own: str):
+        self._names = names
+        self._own = own
+
+    def __iter__(self) -> Iterator[str]:
+        own = self._own
+        return (n for n in self._names if n != own)
+
+    def __len__(self) -> int:
+        return len(self._names) - (self._own in self._names)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, tuple, PoolPeers)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 def build_stack(scenario: Scenario, world: World) -> Stack:
     """Create every component with its policies and its own random streams, and start them."""
@@ -107,9 +132,9 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
         pool = pools[info.pool]
         by_pool.setdefault(pool.name, []).append(make_server(pool, info.name, info.zone))
     for members in by_pool.values():
-        names = [s.name for s in members]
+        names = tuple(s.name for s in members)
         for s in members:
-            s.peers = [n for n in names if n != s.name]
+            s.peers = PoolPeers(names, s.name)
 
     class_of_client = {c.name: c.client_class or c.name for c in scenario.workload.clients}
     for lb in topo.load_balancers:

@@ -51,3 +51,15 @@ def test_scheduling_examines_each_component_a_bounded_number_of_times(monkeypatc
     assert len(started) == FAULTS + 1, "every fault fired on the targets it was given"
     assert next(e for e in ledger.log if e["fault"] == "f3")["targets"] == ["gpu-21"]
     assert len(next(e for e in ledger.log if e["fault"] == "half")["targets"]) == REPLICAS // 2
+
+
+def test_wiring_peers_is_linear_in_the_pool():
+    """Each replica's peers (for load-shift blame) are the pool's other replicas, in pool order, read from one
+    tuple shared by the pool: O(n) names per pool, not n x n."""
+    scenario = scenario_with_faults(0)
+    stack = build_stack(scenario, World(1, 60.0, 1.0, 0.0))
+    pool = [stack.by_name[f"gpu-{i}"] for i in range(REPLICAS)]
+    assert list(pool[3].peers) == [f"gpu-{i}" for i in range(REPLICAS) if i != 3]
+    assert len(pool[0].peers) == REPLICAS - 1
+    shared = {id(s.peers._names) for s in pool}
+    assert len(shared) == 1, "one tuple of names for the whole pool"
