@@ -149,7 +149,9 @@ class Client:
         if epoch != self._epoch:
             return
         self.arrive(int(self.prompt()), int(self.output()))
-        self._schedule_next()
+        rate = self._rate * self.rate_multiplier  # ``_schedule_next``, inline
+        if rate > 0:
+            self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
 
     def start_trace(self, trace: Trace, time_scale: float, loop: bool, use_trace_tokens: bool) -> None:
         """Replay a trace: arrival offsets scaled by ``time_scale``; tokens from the trace or the samplers."""
@@ -297,11 +299,10 @@ class Client:
         else:
             balancers = self.balancers
             lb = balancers[0] if len(balancers) == 1 else balancers[int(self._u() * len(balancers))]
-        network = world.network
-        if not network.reachable(self.zone, lb.zone, self.name, lb.name):
+        latency = world.network.hop_s(self.zone, lb.zone, self.name, lb.name)
+        if latency < 0:
             self._reply(att, "network_error")
             return
-        latency = network.latency_s(self.zone, lb.zone)
         if latency:
             att.path_latency_s = latency
             world.call_later(latency, lb.handle, att)

@@ -129,10 +129,11 @@ class LLMServer(ServerBase):
             self._epoch is not None
             and not self._cut
             and self.batch < self.max_batch
-            and self.kv_used_tokens + att.request.prompt_tokens + att.generated + 1 <= self._kv_capacity
+            and self._s + self.batch * self._g + att.request.prompt_tokens + att.generated + 1 <= self._kv_capacity
         ):
             self._cut_epoch()
-        self._check_load()
+        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
+            self._check_load()  # else it would do nothing
 
     def _cancel(self, att: Attempt) -> None:
         self._cancel_pending = True
@@ -278,7 +279,8 @@ class LLMServer(ServerBase):
                     self._remove(run)
                     self._reply(run.att, "cancelled")
         self._next()
-        self._check_load()
+        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
+            self._check_load()  # else it would do nothing
 
     def _prefill_done(self) -> None:
         now = self.world.env.now
@@ -303,7 +305,8 @@ class LLMServer(ServerBase):
             self.batch += 1
             self._s += run.ctx0 - g
         self._next()
-        self._check_load()
+        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
+            self._check_load()  # else it would do nothing
 
     def _remove(self, run: _Running) -> None:
         run.gone = True

@@ -207,7 +207,11 @@ class LoadBalancer(HeldOutOfService):
                 self.retry.attempt_started(1)
             self._route_observed(att, att.reply, 1, att.path_latency_s)
             return
-        server = self._pick(att)
+        if self.panic or att.request.model is not None:
+            server = self._pick(att)
+        else:
+            rotation = self.rotation
+            server = self.balancer.pick(rotation, att) if rotation else None
         if server is None:
             att.reply(att, "no_healthy_upstream")
             return
@@ -296,11 +300,10 @@ class LoadBalancer(HeldOutOfService):
 
     def _send(self, att: Attempt, server: Any) -> None:
         self.routed += 1
-        network = self.world.network
-        if not network.reachable(self.zone, server.zone, self.name, server.name):
+        latency = self.world.network.hop_s(self.zone, server.zone, self.name, server.name)
+        if latency < 0:
             att.reply(att, "network_error")
             return
-        latency = network.latency_s(self.zone, server.zone)
         if latency:
             att.path_latency_s += latency
             self.world.call_later(latency, server.submit, att)

@@ -83,6 +83,16 @@ class Network:
             base += loss.rto_s * (2**k - 1)
         return base
 
+    def hop_s(self, zone_a: str | None, zone_b: str | None, name_a: str | None = None,
+              name_b: str | None = None) -> float:
+        """One hop: -1.0 when it does not get through (``reachable``), else its latency (``latency_s``), with
+        the same draws in the same order; one call and one lookup when nothing is impaired."""
+        if not (self.partitioned or self.blocked or self._loss or self._extra):
+            return 0.0 if zone_a is None or zone_b is None else self._latency[(zone_a, zone_b)]
+        if not self.reachable(zone_a, zone_b, name_a, name_b):
+            return -1.0
+        return self.latency_s(zone_a, zone_b)
+
     def lossy(self, zone_a: str | None, zone_b: str | None) -> bool:
         """Whether a hop between these zones loses packets (then each hop draws from the loss stream)."""
         return bool(self._loss) and zone_a is not None and zone_b is not None and (zone_a, zone_b) in self._loss

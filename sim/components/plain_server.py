@@ -47,12 +47,20 @@ class PlainServer(ServerBase):
             self._t_last = now
 
     def _enqueue(self, att: Attempt) -> None:
-        self._advance()
-        if self.busy < self.concurrency:
+        now = self.world.env.now
+        busy = self.busy
+        waiting = self.waiting
+        dt = now - self._t_last
+        if dt:  # ``_advance``, inline on the request path
+            self.area_in_system += dt * (busy + len(waiting))
+            self.area_busy += dt * busy
+            self._t_last = now
+        if busy < self.concurrency:
             self._start(att)
         else:
-            self.waiting.append(att)
-            self._check_load()
+            waiting.append(att)
+            if self.state != "healthy" or len(waiting) >= self._on_hi:
+                self._check_load()  # else it would do nothing
 
     def _start(self, att: Attempt) -> None:
         self.busy += 1
@@ -60,19 +68,27 @@ class PlainServer(ServerBase):
         self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
 
     def _done(self, att: Attempt) -> None:
-        self._advance()
-        self.busy -= 1
+        now = self.world.env.now
+        busy = self.busy
+        waiting = self.waiting
+        dt = now - self._t_last
+        if dt:  # ``_advance``, inline on the request path
+            self.area_in_system += dt * (busy + len(waiting))
+            self.area_busy += dt * busy
+            self._t_last = now
+        self.busy = busy - 1
         self.running.pop(att, None)
         if att.t_first_token_s is None:
-            att.t_first_token_s = self.world.env.now
+            att.t_first_token_s = now
         self._served(att)
-        while self.waiting and self.busy < self.concurrency:
-            nxt = self.waiting.popleft()
+        while waiting and self.busy < self.concurrency:
+            nxt = waiting.popleft()
             if nxt.cancelled:
                 self._reply(nxt, "cancelled")
                 continue
             self._start(nxt)
-        self._check_load()
+        if self.state != "healthy" or len(waiting) >= self._on_hi:
+            self._check_load()  # else it would do nothing
 
     def _drop_all(self, outcome: str) -> None:
         self._advance()

@@ -283,7 +283,11 @@ class ServerBase:
         if self.poison_vulnerable and att.request.poison:
             self._poisoned(att)
             return
-        if not self._has_room(att):
+        if self.admission is None and self.queue_capacity:
+            room = len(self.waiting) < self.queue_capacity  # the plain bounded FIFO (``_has_room``)
+        else:
+            room = self._has_room(att)
+        if not room:
             att.reply(att, "rejected")
             return
         self.outstanding += 1

@@ -97,7 +97,20 @@ class MetricsRecorder:
                     row[0] += 1
                     if k:
                         row[1] += 1
-            self._user(req.client, req.user, k, since)
+            flags = self.users.get(req.client)
+            user = req.user
+            if flags is None or user >= len(flags[0]):
+                self._user(req.client, user, k, since)
+            else:  # ``_user``, inline for a user already seen
+                flags[0][user] = 1
+                if k:
+                    flags[1][user] = 1
+                    if k == _WRONG:
+                        flags[4][user] = 1
+                if since:
+                    flags[2][user] = 1
+                    if k:
+                        flags[3][user] = 1
         if k in _SERVED:
             # each value is binned once (a binary search) for its bucket's histogram and the whole run's
             hist = self._lat_hist.get(b)
