@@ -97,6 +97,9 @@ EFFECTS: dict[str, Effect] = {e.name: e for e in (
     Effect("admit_rps", "minimum", math.inf,
            "Requests per second a load balancer admits (token bucket, one second of burst); excess: rate_limited."),
     Effect("admit_share", "minimum", 1.0, "Share of requests a load balancer admits; the rest: rate_limited."),
+    Effect("cross_zone_reroute", "count", 0.0,
+           "Sources letting a zone-aware load balancer send traffic to other zones when its own has no replica "
+           "(operators rerouting), whatever its failover setting."),
 )}
 """Every effect, declared once. A component declares which of these it has (``Effects(names)``)."""
 

@@ -60,8 +60,9 @@ class LoadBalancer(HeldOutOfService):
         """False while a fault (zone outage, deletion) has taken the load balancer itself down."""
         self.holds = Holds()
         """Keys of the faults holding the load balancer down; ``available`` only when empty."""
-        self.effects = Effects(("admit_rps", "admit_share"), self._effect_changed)
-        """Admission limits operators set (a traffic limit, a block and ramp), by source; the tightest wins."""
+        self.effects = Effects(("admit_rps", "admit_share", "cross_zone_reroute"), self._effect_changed)
+        """What operators set, by source: admission limits (a traffic limit, a block and ramp; the tightest
+        wins) and rerouting to other zones (a zone-aware balancer may then leave its zone)."""
         self._admission = False
         self._admit_rps = math.inf
         self._admit_share = 1.0
@@ -77,6 +78,11 @@ class LoadBalancer(HeldOutOfService):
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
 
     def _effect_changed(self, name: str, value: float) -> None:
+        if name == "cross_zone_reroute":
+            reroute = getattr(self.balancer, "reroute", None)  # only a zone-confined balancer has one
+            if reroute is not None:
+                reroute(value > 0)
+            return
         if name == "admit_rps":
             if self._admit_rps == math.inf:  # a new limit starts with one second of burst
                 self._tokens, self._tokens_at_s = max(1.0, value), self.world.env.now

@@ -195,9 +195,20 @@ class ReimageAction(ActionBase):
     per_hour: float = Field(gt=0, description="Nodes re-imaged per hour.")
 
 
+class RerouteAction(ActionBase):
+    """Let zone-aware load balancers send traffic to other zones when their own zone has no replica left
+    (operators rerouting between regions), whatever their configured ``failover``."""
+
+    kind: Literal["reroute"]
+    load_balancers: list[Name] | None = Field(None, description="Which load balancers reroute (each must balance "
+                                                                "zone_aware); null: every zone-aware one.")
+    duration_s: float | None = Field(None, gt=0, description="How long rerouting lasts; null: to the end of the run.")
+
+
 ResponseAction = Annotated[
     LimitTrafficAction | BlockAndRampAction | RedeployAction | RollbackAction | DisableConfigAction
-    | EndFaultAction | ScalePoolAction | AddControlPlaneCapacityAction | FailoverAction | ReimageAction,
+    | EndFaultAction | ScalePoolAction | AddControlPlaneCapacityAction | FailoverAction | ReimageAction
+    | RerouteAction,
     Field(discriminator="kind"),
 ]
 
@@ -213,7 +224,8 @@ class ResponseSpec(StrictModel):
 def check_response(response: ResponseSpec | None, alert_names: set[str], fault_kinds: dict[str, str],
                    pools: set[str], load_balancers: set[str], duration_s: float,
                    zones: set[str] | None = None, standby_databases: dict[str, bool] | None = None,
-                   control_planes: set[str] | None = None) -> list[tuple[str, str]]:
+                   control_planes: set[str] | None = None,
+                   zone_aware_lbs: set[str] | None = None) -> list[tuple[str, str]]:
     """Cross-field problems as (path, reason): known alerts, faults, pools and load balancers, unique names."""
     if response is None:
         return []
@@ -256,4 +268,10 @@ def check_response(response: ResponseSpec | None, alert_names: set[str], fault_k
         for j, lb in enumerate(getattr(act, "load_balancers", None) or []):
             if lb not in load_balancers:
                 problems.append((f"{where}.load_balancers[{j}]", f"no load balancer named '{lb}'"))
+            elif act.kind == "reroute" and zone_aware_lbs is not None and lb not in zone_aware_lbs:
+                problems.append((f"{where}.load_balancers[{j}]", f"'{lb}' does not balance zone_aware: it never "
+                                                                 f"keeps traffic in its zone, so there is nothing to "
+                                                                 f"reroute"))
+        if act.kind == "reroute" and act.load_balancers is None and zone_aware_lbs is not None and not zone_aware_lbs:
+            problems.append((f"{where}.kind", "no load balancer balances zone_aware: there is nothing to reroute"))
     return problems

@@ -184,7 +184,9 @@ def _check_response(scenario: Scenario) -> list[tuple[str, str]]:
     return check_response(scenario.response, names, {f.id: f.kind for f in scenario.faults},
                           {p.name for p in topo.pools}, {lb.name for lb in topo.load_balancers},
                           scenario.run.duration_s, set(topo.zones),
-                          {d.name: d.replica is not None for d in topo.databases}, _control_plane_names(scenario))
+                          {d.name: d.replica is not None for d in topo.databases}, _control_plane_names(scenario),
+                          {lb.name for lb in topo.load_balancers
+                           if (lb.balancing or scenario.policies.balancing).kind == "zone_aware"})
 
 
 def _control_plane_names(scenario: Scenario) -> set[str]:

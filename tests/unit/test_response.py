@@ -313,6 +313,21 @@ def _check_reimage(res: Any, by_operator: set[str]) -> None:
     assert all(res.components[n].serving and not res.components[n].holds for n in nodes)
 
 
+ZONE_CONFINED = {"zones": ["a", "b", "c"],
+                 "load_balancers": [{"name": "lb", "zone": "c", "upstream": ["api"],
+                                     "balancing": {"kind": "zone_aware", "failover": False}}],
+                 "pools": TWO_ZONES["pools"]}
+"""A zone-aware load balancer in zone c, never leaving its zone, in front of replicas in zones a and b only."""
+
+
+def _check_reroute(res: Any, by_operator: set[str]) -> None:
+    ts = res.timeseries
+    served = [(t, n) for t, n in zip(ts["t_s"], ts["outcome_success"], strict=True) if n > 0]
+    assert served and 100 <= served[0][0] and served[-1][0] <= 300 + res.scenario.run.bucket_s
+    assert res.summary["measured"]["outcomes"]["no_healthy_upstream"] > 0  # before and after, nothing leaves c
+    assert _effect_sources(res.components) == {} and by_operator == {"lb"}
+
+
 CASES: dict[str, dict[str, Any]] = {
     "limit_traffic": {"action": {"rate_rps": 10, "duration_s": 100}, "faults": [], "check": _check_limit},
     "block_and_ramp": {"action": {"block_s": 20, "ramp_s": 40, "steps": 4}, "faults": [], "check": _check_limit},
@@ -333,6 +348,7 @@ CASES: dict[str, dict[str, Any]] = {
                                    "check": _check_cp},
     "failover": {"action": {"zone": "b"}, "faults": [], "topology": TWO_ZONES, "check": _check_failover},
     "reimage": {"action": {"fault": "os", "per_hour": 60}, "faults": [OS_UPDATE], "check": _check_reimage},
+    "reroute": {"action": {"duration_s": 200}, "faults": [], "topology": ZONE_CONFINED, "check": _check_reroute},
 }
 
 
@@ -474,6 +490,18 @@ def test_phase_two_references_are_checked(action, path):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(stack(response={"actions": [action]}))
     assert path in str(err.value)
+
+
+@pytest.mark.parametrize(("topology", "lbs", "path"), [
+    ({}, ["lb"], "response.actions[0].load_balancers[0]"),  # round robin: nothing keeps traffic in a zone
+    ({}, None, "response.actions[0].kind"),
+])
+def test_reroute_needs_a_zone_aware_load_balancer(topology, lbs, path):
+    action = {"name": "a", "kind": "reroute", "at_s": 10, "load_balancers": lbs}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(stack(topology=topology, response={"actions": [action]}))
+    assert path in str(err.value) and "zone_aware" in str(err.value)
+    parse_scenario(stack(topology=ZONE_CONFINED, response={"actions": [action]}))
 
 
 def test_an_action_concerns_the_control_plane_that_covers_its_pool():

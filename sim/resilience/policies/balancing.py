@@ -182,7 +182,8 @@ class ZoneAware:
 
     def __init__(self, rng, choice_count: int = 2, spec: Any = None, zone: str | None = None):
         self.zone = zone
-        self.failover = True if spec is None else spec.failover
+        self.configured_failover = True if spec is None else spec.failover
+        self.failover = self.configured_failover
         self._inner = PowerOfChoices(rng, choice_count)
         self._coin = UniformSampler(rng)
         self._upstream: list[Any] | None = None
@@ -198,6 +199,12 @@ class ZoneAware:
     def see_upstream(self, servers: list[Any]) -> None:
         """The load balancer's whole upstream (in rotation or not; the list may grow or shrink later)."""
         self._upstream = servers
+
+    def reroute(self, on: bool) -> None:
+        """Operators let this balancer leave its zone (``on``) or take that back: failover is then on
+        whatever the configuration says; off restores the configured setting. The plan is rebuilt."""
+        self.failover = self.configured_failover or on
+        self._plan_source = None
 
     def see_origin(self, balancers: list[Any]) -> None:
         """The originating side: every load balancer fronting this upstream (this one included), each with

@@ -1,9 +1,11 @@
-"""Admission at the load balancers: limit incoming traffic, or block it and ramp it back.
+"""Traffic at the load balancers: limit incoming traffic, block it and ramp it back, or reroute it.
 
 Both set the load balancers' admission effects under the action's source (``admit_rps``: a token
 bucket with one second of burst; ``admit_share``: a coin per request), combined with any other
 limit by the tightest (minimum); what is not admitted ends ``rate_limited`` (HTTP 429). Clearing
-the source lifts exactly this action's limit.
+the source lifts exactly this action's limit. ``reroute`` sets ``cross_zone_reroute`` (counted: on
+while any source holds it): a zone-aware load balancer whose zone has no replica left may then send
+its traffic to the other zones' replicas; whether they can carry it is the scenario's capacity.
 """
 
 from __future__ import annotations
@@ -64,3 +66,26 @@ class BlockAndRamp(Action):
             self.ctx.note("action done", f"{spec.name}: traffic ramped back to 100 %")
         else:
             self.ctx.note("action step", f"{spec.name}: admitting {100 * share:.0f} % of traffic")
+
+
+@ACTIONS.register("reroute")
+class Reroute(Action):
+    """Zone-aware load balancers may leave their zone (``cross_zone_reroute``), for ``duration_s`` or to the end."""
+
+    def start(self) -> None:
+        spec = self.ctx.spec
+        lbs = [lb for lb in self.ctx.load_balancers() if hasattr(lb.balancer, "reroute")]
+        for lb in lbs:
+            tid = self.ctx.mark(lb.name, "rerouting: traffic may go to other zones")
+            lb.effects.set(self.ctx.source, "cross_zone_reroute", 1.0, tid)
+        self.ctx.note("action done", f"{spec.name}: traffic rerouted to other zones at "
+                                     f"{', '.join(lb.name for lb in lbs)}")
+        if spec.duration_s is not None:
+            self.ctx.world.call_later(spec.duration_s, self._back)
+
+    def _back(self) -> None:
+        for lb in self.ctx.load_balancers():
+            if self.ctx.source in lb.effects.sources("cross_zone_reroute"):
+                lb.effects.clear(self.ctx.source)
+                self.ctx.mark(lb.name, "rerouting ended: traffic stays in its zone")
+        self.ctx.note("action ends", f"{self.ctx.spec.name}: rerouting ended")
