@@ -19,11 +19,12 @@ from sim.spec.loader import load_scenario
 FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-12-11-control-plane-dns.yaml"
 DEPLOY_S = 720.0  # 15:12 PST
 TTL_S = 1200.0
-FRESH_OPS_S = 100 + 5 * 40  # the control plane's steady load once the change is gone
 CAPACITY_OPS_S = 1000.0
 
 
 def _replay(**changes) -> RunResult:
+    if changes.get("run.duration_s", 10800.0) < 9300.0:
+        changes = {"response.actions": [], **changes}  # a short variant ends before the operators act
     return run(load_scenario(FILE, changes))
 
 
@@ -37,18 +38,18 @@ def replay() -> RunResult:
     return _replay()
 
 
+CAPACITY_AT_S = 7440.0 + 1800.0  # the added API servers serve from 17:34
+RETRIES = "discovery.control_plane.retry.max_attempts"
+FEW_SERVERS = {"response.actions.add-api-servers.capacity_ops_s": 2000.0}
+
+
 @pytest.fixture(scope="module")
-def rolled_back() -> dict[bool, RunResult]:
-    """The rollback run at 17:14 without waiting for the control plane (out of band), with and without the
-    callers' retries."""
-    return {retries: _replay(**{"response.actions.roll-back-telemetry.at_s": DEPLOY_S + 8040.0,
-                                "response.actions.roll-back-telemetry.needs_control_plane": False,
-                                "run.duration_s": 9900.0,
-                                "discovery.control_plane.retry.max_attempts": 5 if retries else 1})
-            for retries in (True, False)}
+def few_servers() -> dict[bool, RunResult]:
+    """Only +2000 ops/s of API servers, with and without the callers' retries."""
+    return {retries: _replay(**{**FEW_SERVERS, RETRIES: 5 if retries else 1}) for retries in (True, False)}
 
 
-def test_control_plane_first_then_one_ttl_of_cached_dns_then_a_cliff_and_no_recovery_while_locked_out(replay):
+def test_control_plane_first_then_one_ttl_of_cached_dns_then_a_cliff_locked_out_until_api_servers_are_added(replay):
     degraded = _first(replay, "control-plane", "degraded")
     over = _first(replay, "control-plane", "overloaded")
     # the queue grows from the deploy; calls time out about 4 minutes later (published: 15:16)
@@ -59,14 +60,19 @@ def test_control_plane_first_then_one_ttl_of_cached_dns_then_a_cliff_and_no_reco
     ts = replay.timeseries
     t, ok = ts["t_s"], ts["success_ratio"]
     assert np.nanmin(ok[t < disc.t_s - 60]) > 0.97  # DNS caches hide the failure
-    assert np.nanmax(ok[t >= disc.t_s + 60]) < 0.01  # then a cliff (clients' own 30 s cache on top)
-    # locked out: the rollback waits for the control plane, which never serves again
+    assert np.nanmax(ok[(t >= disc.t_s + 60) & (t < CAPACITY_AT_S)]) < 0.01  # a cliff (clients' 30 s cache on top)
+    # locked out: the rollback (15:36) waits for the control plane until the added API servers serve
     log = replay.summary["response"]["log"]
     waits = [e for e in log if e["event"] == "action waits"]
     assert waits and waits[0]["t_s"] == pytest.approx(2160) and "control plane" in waits[0]["text"]
-    assert not [e for e in log if e["event"] == "action step"]
-    assert [e["event"] for e in replay.fault_log] == ["start"]  # the change is never removed
-    assert _first(replay, "control-plane", "degraded", after_s=over) is None
+    resumed = [e["t_s"] for e in log if e["event"] == "action step"]
+    back = _first(replay, "control-plane", "degraded", after_s=over)
+    assert resumed == [back] and back == pytest.approx(CAPACITY_AT_S, abs=2)
+    assert [e["event"] for e in replay.fault_log] == ["start", "end"]  # the rollback removed the change
+    # recovery: the data plane follows within a minute or two (published substantial recovery: 17:36)
+    assert np.nanmin(ok[t >= back + 120]) > 0.97
+    assert back + 120 <= 9360 + 300
+    assert _first(replay, "control-plane", "healthy", after_s=back) is not None
 
 
 def test_a_staging_sized_cluster_shows_nothing():
@@ -90,19 +96,18 @@ def test_the_record_ttl_moves_the_delay_one_for_one(replay):
     assert gap - gap_short == pytest.approx(600.0)
 
 
-def test_without_retries_an_out_of_band_rollback_is_enough_with_them_the_failure_sustains_itself(rolled_back):
-    removed_s = DEPLOY_S + 8040.0
-    with_retries, without = rolled_back[True], rolled_back[False]
+def test_with_the_retries_a_few_more_api_servers_do_not_end_the_lock_out_without_them_they_do(few_servers):
+    with_retries, without = few_servers[True], few_servers[False]
     # same trigger, same overload time: before the first timeout no call has failed, so nothing is retried
     assert _first(with_retries, "control-plane", "overloaded") == _first(without, "control-plane", "overloaded")
-    # under total failure 5 attempts per call make 5 x 300 = 1500 ops/s > 1000: still overwhelmed (metastable)
-    assert 5 * FRESH_OPS_S > CAPACITY_OPS_S
-    assert _first(with_retries, "control-plane", "degraded", after_s=removed_s) is None
+    # under total failure 5 attempts per call make up to 5 x 1260 ops/s: 3000 is not enough, still locked out
+    assert _first(with_retries, "control-plane", "degraded", after_s=CAPACITY_AT_S - 1) is None
+    assert not [e for e in with_retries.summary["response"]["log"] if e["event"] == "action step"]
     assert with_retries.summary["components"]["control-plane"]["peak_load_ops_s"] > 4 * 1260
-    # without retries the full queue (300 s of work) drains at 1000 - 300 ops/s: serving once under 60 s of work
-    back = _first(without, "control-plane", "degraded", after_s=removed_s)
-    predicted = (300 - 60) * CAPACITY_OPS_S / (CAPACITY_OPS_S - FRESH_OPS_S)
-    assert back - removed_s == pytest.approx(predicted, abs=3)
+    # without retries 3000 ops/s drain the full queue (300 s x 1000 ops) below 60 s of work at 3000 - 1260 ops/s
+    back = _first(without, "control-plane", "degraded", after_s=CAPACITY_AT_S - 1)
+    predicted = (300 * CAPACITY_OPS_S - 60 * 3000) / (3000 - 1260)
+    assert back - CAPACITY_AT_S == pytest.approx(predicted, abs=3)
     ts = without.timeseries
-    assert np.nanmin(ts["success_ratio"][ts["t_s"] >= back + 60]) > 0.97  # the data plane follows
-    assert np.nanmax(with_retries.timeseries["success_ratio"][ts["t_s"] >= back + 60]) < 0.01
+    assert np.nanmin(ts["success_ratio"][ts["t_s"] >= back + 120]) > 0.97  # the rollback ran, the data plane follows
+    assert np.nanmax(with_retries.timeseries["success_ratio"][ts["t_s"] >= back + 120]) < 0.01
