@@ -22,14 +22,17 @@ CHANGE_S = 900.0  # 10:15 PST
 SIZES = {"large-1": 30, "large-2": 26, "large-3": 24, "small-1": 12, "small-2": 10, "small-3": 8,
          "small-4": 6, "small-5": 6, "small-6": 6}
 CAPACITY, BASE, PER_NODE = 500.0, 50.0, 5.0
+CAPACITY_AT_S = 5400.0 + 1500.0  # the added control-plane nodes serve from 11:55
 
 
 def _overloaded(res: RunResult) -> dict[str, float]:
     """Control planes that were overwhelmed, with the time they were."""
     found: dict[str, float] = {}
     for t in res.transitions:
-        if t.component.startswith("cp-") and t.state == "overloaded" and t.component not in found:
-            found[t.component.removeprefix("cp-")] = t.t_s
+        cluster = t.component.removeprefix("cp-")
+        if (t.component.startswith("cp-") and t.state == "overloaded" and t.cause.kind == "mechanism"
+                and cluster not in found):
+            found[cluster] = t.t_s
     return found
 
 
@@ -51,7 +54,7 @@ def _peak_error(res: RunResult, client: str, window_s: float = 600.0) -> float:
 
 @pytest.fixture(scope="module")
 def replay() -> RunResult:
-    return run(load_scenario(FILE, {"run.duration_s": 3600.0}), record_requests=True)
+    return run(load_scenario(FILE), record_requests=True)
 
 
 def test_only_the_three_largest_control_planes_are_overwhelmed_largest_first(replay):
@@ -74,20 +77,25 @@ def test_errors_before_after_and_the_published_peaks(replay):
     assert failed.size and all(s.startswith("gpu-large-") for s in failed)
     first_failure = r["end_s"][r["outcome"] != "success"].min()
     assert first_failure >= min(_overloaded(replay).values()) + 60
-    # nothing removes the change: no recovery without operators
-    late = r["arrival_s"] > 3000
-    assert np.mean(r["outcome"][late & (r["client"] == "chatgpt-enterprise")] != "success") > 0.16
+    # no recovery until operators add control-plane nodes (serving from 11:55), although the change stays
+    locked = (r["arrival_s"] > 3000) & (r["arrival_s"] < CAPACITY_AT_S)
+    assert np.mean(r["outcome"][locked & (r["client"] == "chatgpt-enterprise")] != "success") > 0.16
+    back = {t.component for t in replay.transitions if t.component.startswith("cp-large-") and t.t_s >= CAPACITY_AT_S
+            and t.state == "healthy" and t.cause.kind == "mechanism"}
+    assert back == {"cp-large-1", "cp-large-2", "cp-large-3"}
+    assert np.all(r["outcome"][r["arrival_s"] > CAPACITY_AT_S + 120] == "success")  # before 12:00
 
 
 def test_a_control_plane_queue_bounded_below_the_timeout_sheds_load_and_keeps_the_clusters_serving():
     shed = run(load_scenario(FILE, {**{f"topology.control_planes.cp-{c}.queue_limit_s": 30.0 for c in SIZES},
-                                    "run.duration_s": 2400.0}))
+                                    "run.duration_s": 2400.0, "response.actions": []}))
     assert not _overloaded(shed)
     assert shed.summary["measured"]["availability"] > 0.999
 
 
 @pytest.mark.parametrize("cost", [0.25, 3.0])
 def test_the_change_cost_moves_the_size_at_which_a_cluster_tips(cost):
-    res = run(load_scenario(FILE, {"faults.namespace-labels.ops_per_node_s": cost, "run.duration_s": 1800.0}))
+    res = run(load_scenario(FILE, {"faults.namespace-labels.ops_per_node_s": cost, "run.duration_s": 1800.0,
+                                   "response.actions": []}))
     tipping = _tipping_size(cost)  # 33.6 nodes at 0.25 (none), 11.4 at 3 (the large ones and small-1)
     assert set(_overloaded(res)) == {c for c, n in SIZES.items() if n > tipping}
