@@ -119,6 +119,9 @@ def format_analysis(a: dict[str, Any]) -> str:
         lines.append(f"  depth {c['depth']} generations, {c['transitions']} transitions, "
                      f"{br['components']} components ({_pct(br['capacity_share'])} of serving capacity affected, "
                      f"at most {_pct(br['peak_capacity_share'])} impaired at once)")
+        for b in c.get("slo_breaches", []):
+            if b["component"] not in c.get("changed_state", []):
+                lines.append(f"  affected without a state change: {b['component']}: {b['why']}")
         lines.append(f"  first fault {_s(c['first_fault_s'])}, widest spread {_s(c['widest_spread_s'])} "
                      f"(+{_s(c['time_to_widest_s'])}), over at {_s(c['end_s'])}")
         for row in c["table"]:

@@ -181,3 +181,26 @@ def test_demand_beyond_capacity_is_a_root_of_its_own():
     c = analyze_cascade(result)
     assert not c["empty"] and c["roots"][0]["fault"] == demand_node("users")
     assert c["roots"][0]["kind"] == "demand" and c["components"] == ["api-0"]
+
+
+def test_the_load_sources_survive_the_run_directory(tmp_path):
+    from sim.analysis import analyze
+    from sim.analysis.rundir import load_run
+    from sim.report.files import write_run
+
+    result = run(_one_replica([{"id": "surge-1", "kind": "surge", "target": {"name": "users"}, "at_s": 10,
+                                "duration_s": 30, "multiplier": 2.0}]))
+    assert any(t.cause.loads for t in result.transitions)
+    write_run(result, tmp_path, figures=False)
+    assert [t.cause for t in load_run(tmp_path).transitions] == [t.cause for t in result.transitions]
+    assert analyze(tmp_path)["cascade"] == analyze(result)["cascade"]
+
+
+def test_a_states_file_with_a_broken_loads_cell_is_a_clean_error(tmp_path):
+    from sim.analysis.rundir import RunDirError, read_transitions
+
+    path = tmp_path / "states.csv"
+    path.write_text("id,t_s,component,state,previous,cause_kind,cause_source,mechanism,detail,parents,loads\n"
+                    "0,0,a,healthy,,init,a,initial,,,\"[[1,2]]\"\n", encoding="utf-8")
+    with pytest.raises(RunDirError, match="loads"):
+        read_transitions(path)
