@@ -62,26 +62,21 @@ def test_cli_report_missing_run_is_a_clean_error(pair, tmp_path, capsys):
     assert main(["report", str(pair[0]), "--out", str(tmp_path / "x.html")]) == 2
 
 
-def test_the_comparison_has_its_overlay_as_static_png_and_svg(pair, tmp_path):
-    path, cmp = write_comparison_report(pair, tmp_path / "cmp.html")
-    png, svg = tmp_path / "figures" / "cmp.png", tmp_path / "figures" / "cmp.svg"
-    assert cmp["static_figures"] == ["figures/cmp.png", "figures/cmp.svg"]
-    assert png.read_bytes().startswith(b"\x89PNG") and svg.read_text(encoding="utf-8").lstrip().startswith("<")
-    assert 'id="fig-overlay-static"' in path.read_text(encoding="utf-8")
-    # both runs' series are drawn, labelled by run
-    text = svg.read_text(encoding="utf-8")
-    assert "control: goodput" in text and "variant: goodput" in text
-    # same runs, same bytes
-    again, _ = write_comparison_report(pair, tmp_path / "again" / "cmp.html")
-    assert (tmp_path / "again" / "figures" / "cmp.png").read_bytes() == png.read_bytes()
-
-
-def test_cli_lists_the_comparison_figures_in_the_variants_manifest(pair, capsys):
+def test_the_comparison_has_its_overlay_as_static_png_and_svg(pair, tmp_path, capsys):
     from sim.report.manifest import read_manifest
 
     assert main(["report", str(pair[0]), str(pair[1])]) == 0
     capsys.readouterr()
+    png, svg = pair[1] / "figures" / "comparison-vs-control.png", pair[1] / "figures" / "comparison-vs-control.svg"
+    assert png.read_bytes().startswith(b"\x89PNG") and svg.read_text(encoding="utf-8").lstrip().startswith("<")
+    page = (pair[1] / "comparison-vs-control.html").read_text(encoding="utf-8")
+    assert 'id="fig-overlay-static"' in page
+    text = svg.read_text(encoding="utf-8")  # both runs' series are drawn, labelled by run
+    assert "control: goodput" in text and "variant: goodput" in text
     listed = read_manifest(pair[1])
-    if listed is not None:  # run directories written with a manifest list what chaossim wrote there
-        assert "figures/comparison-vs-control.png" in listed and "figures/comparison-vs-control.svg" in listed
-    assert (pair[1] / "figures" / "comparison-vs-control.svg").is_file()
+    if listed is not None:  # a run directory with a manifest lists what chaossim wrote there
+        assert {"figures/comparison-vs-control.png", "figures/comparison-vs-control.svg"} <= set(listed)
+    # same runs, same bytes; the figures go beside the page, named after it
+    _, cmp = write_comparison_report(pair, tmp_path / "cmp.html", labels=["control", "variant"])
+    assert cmp["static_figures"] == ["figures/cmp.png", "figures/cmp.svg"]
+    assert (tmp_path / "figures" / "cmp.png").read_bytes() == png.read_bytes()
