@@ -1,6 +1,7 @@
 """The causal cascade of a run, built from the recorded causes (never guessed from timing).
 
-Nodes are fault roots (``fault:<id>``) and component state transitions (their integer ids); an
+Nodes are fault roots (``fault:<id>``; planned maintenance is a root too, ``planned:...``, being a
+trigger people scheduled) and component state transitions (their integer ids); an
 edge points from a cause to its effect: from a fault to each transition it made directly, and from
 every parent transition named in a cause to the transition it pushed. A transition belongs to the
 cascade when it descends from a fault. Its *generation* counts component hops: the fault's direct
@@ -64,6 +65,16 @@ def _load_parents(g: nx.DiGraph, t: Any, starts: dict[str, float], targets: dict
     return out
 
 
+PLANNED_MECHANISMS = ("maintenance",)
+"""Controllers whose own moves are triggers people scheduled (planned maintenance): a transition they
+cause with no recorded parent hangs from a root ``planned:<mechanism>:<source>``, as a fault's does."""
+
+
+def planned_node(mechanism: str, source: str) -> str:
+    """The root standing for planned work (maintenance of a pool) that people scheduled."""
+    return f"planned:{mechanism}:{source}"
+
+
 def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None = None) -> nx.DiGraph:
     """The cascade as a DiGraph: roots (faults; a client's demand when it alone explains a load), the
     transitions that descend from them, the retry loads between, cause → effect edges."""
@@ -83,10 +94,18 @@ def cascade_graph(transitions: list[Any], fault_log: list[dict[str, Any]] | None
         cause = t.cause
         parents = [p for p in cause.parents if p in g]
         loads = _load_parents(g, t, starts, targets) if cause.loads else []
-        if cause.kind != "fault" and not parents and not loads:
+        planned = cause.kind == "mechanism" and cause.mechanism in PLANNED_MECHANISMS and not parents
+        if cause.kind != "fault" and not parents and not loads and not planned:
             continue
         gen = 0
-        if cause.kind == "fault":
+        if planned:
+            root = planned_node(cause.mechanism, cause.source)
+            if root not in g:
+                g.add_node(root, kind="fault", fault=f"{cause.mechanism} of {cause.source}",
+                           mechanism=cause.mechanism, t_s=_t(t.t_s), targets=[], generation=0)
+            g.add_edge(root, t.id)
+            gen = 1
+        elif cause.kind == "fault":
             root = fault_node(cause.source)
             if root not in g:
                 g.add_node(root, kind="fault", fault=cause.source, mechanism=cause.mechanism,

@@ -112,3 +112,15 @@ def test_a_fault_that_changes_no_recorded_state_is_a_root_without_a_cascade():
     c = analyze(run(scenario))["cascade"]
     assert [r["fault"] for r in c["roots"]] == ["slow-links"]
     assert c["empty"] and c["depth"] == 0 and "changed no component" in c["summary"]
+
+
+def test_planned_maintenance_is_a_root_of_the_cascade_it_causes():
+    """Maintenance is a trigger people scheduled: without a disruption budget it takes the whole pool down,
+    and the cascade names it as the root of every replica's restart (it used to say "no fault in this run")."""
+    from sim.spec.loader import load_scenario
+
+    a = analyze(run(load_scenario("scenarios/teaching/maintenance-no-budget.yaml")))
+    c = a["cascade"]
+    assert not c["empty"]
+    assert [r["kind"] for r in c["roots"]] == ["maintenance"] and "api" in c["roots"][0]["fault"]
+    assert {"api-0", "api-1", "api-2", "api-3"} <= set(c["components"])
