@@ -17,7 +17,9 @@ from sim.assembly.policies import (
     startup_retry,
 )
 from sim.components.cache import Cache
+from sim.components.cache_shard import build_shards
 from sim.components.client import Client
+from sim.components.connections import ConnectionSetup
 from sim.components.control_plane import ControlPlane
 from sim.components.database import Database
 from sim.components.discovery import ClusterDns, Discovery
@@ -26,9 +28,10 @@ from sim.components.load_balancer import LoadBalancer
 from sim.components.network import Network
 from sim.components.plain_server import PlainServer
 from sim.components.startup import StartupQueries
-from sim.engine.distributions import Exponential, Gamma, Sampler, UniformSampler, from_spec
+from sim.engine.distributions import Deterministic, Exponential, Gamma, Sampler, UniformSampler, from_spec
 from sim.engine.traces import replay_trace
 from sim.engine.world import World
+from sim.resilience.policies.retry import RetryPolicy
 from sim.spec.inventory import inventory, replica_zone
 from sim.spec.scenario import Scenario
 from sim.spec.topology import LLMServerSpec
@@ -75,6 +78,19 @@ class PoolPeers:
     def __repr__(self) -> str:
         return repr(list(self))
 
+
+def connection_wiring(world: World, db: Any) -> dict[str, Any]:
+    """A database's on-demand connections (``databases[].connections``): the setup queue and the callers'
+    connect retries; nothing when the pool is always open."""
+    spec = db.connections
+    if spec is None:
+        return {}
+    setup = ConnectionSetup(world, Sampler(Deterministic(spec.setup_s), world.streams.get(db.name, "connection_setup")),
+                            spec.cpus, spec.connect_timeout_s)
+    return {"connections": setup, "connect_retry": RetryPolicy(spec.retry, world.streams.get(db.name, "connect_retry")),
+            "connect_attempts": spec.retry.max_attempts, "pool_min": spec.pool_min}
+
+
 def build_stack(scenario: Scenario, world: World) -> Stack:
     """Create every component with its policies and its own random streams, and start them."""
     topo = scenario.topology
@@ -86,12 +102,13 @@ def build_stack(scenario: Scenario, world: World) -> Stack:
 
     for db in topo.databases:
         comp = Database(world, db.name, db.zone or default_zone, db.pool_size, db.queue_capacity,
-                        db.connect_timeout_s, Sampler(from_spec(db.service_time_s), streams.get(db.name, "service")))
+                        db.connect_timeout_s, Sampler(from_spec(db.service_time_s), streams.get(db.name, "service")),
+                        **connection_wiring(world, db))
         stack.databases.append(comp)
         stack.by_name[db.name] = comp
     for cache in topo.caches:
         comp = Cache(world, cache.name, cache.zone or default_zone, stack.by_name[cache.database], cache.key_space,
-                     cache.ttl_s, cache.lookup_s)
+                     cache.ttl_s, cache.lookup_s, build_shards(world, cache.name, cache))
         stack.caches.append(comp)
         stack.by_name[cache.name] = comp
 

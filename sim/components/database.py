@@ -1,4 +1,9 @@
-"""A database with a connection pool: at most ``pool_size`` queries at once, a bounded wait for a connection."""
+"""A database with a connection pool: at most ``pool_size`` queries at once, a bounded wait for a connection.
+
+With ``connections`` (``sim.components.connections``) the pool's connections are opened on demand and
+each costs the database work to accept; they stay open until the database drops them (a restart, a
+promotion, a connection surge), after which every caller has to open one again (incident 4).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from sim.components.connections import ConnectionSetup
 from sim.components.effects import Effects
 from sim.components.lifecycle import HeldOutOfService, Holds
+from sim.components.policies import Retry
 from sim.engine.blame import client_loads, feeding_clients, load_text, waiting_callers
 from sim.engine.distributions import Sampler
 from sim.engine.timeline import Cause, Load
@@ -28,7 +35,8 @@ class Database(HeldOutOfService):
     kind = "database"
 
     def __init__(self, world: World, name: str, zone: str, pool_size: int, queue_capacity: int,
-                 connect_timeout_s: float, service: Sampler):
+                 connect_timeout_s: float, service: Sampler, connections: ConnectionSetup | None = None,
+                 connect_retry: Retry | None = None, connect_attempts: int = 1, pool_min: int = 0):
         self.world = world
         self.name = name
         self.zone = zone
@@ -47,7 +55,42 @@ class Database(HeldOutOfService):
         self.queries = 0
         self.failures = 0
         self._on_hi = max(1, int(queue_capacity * 0.9))
+        self.connections = connections
+        self.connect_retry = connect_retry
+        self.connect_attempts = connect_attempts
+        self.pool_min = min(pool_min, pool_size)
+        self.established = pool_size if connections is None else self.pool_min
+        """Open connections (without ``connections``: always the whole pool)."""
+        self._epoch = 0
+        """Bumped when every connection is dropped: queries running on them fail."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
+
+    def drop_connections(self, cause: Cause | None = None) -> int:
+        """Every open connection is dropped (queries on them fail); callers must open new ones. Returns how
+        many were open. The port's verb for a connection surge; also what a restart or a promotion does."""
+        if self.connections is None:
+            return 0
+        dropped = self.established
+        self._epoch += 1
+        self.connections.drop_all()
+        self.established = 0
+        self.busy = 0
+        if cause is not None:
+            state = self.world.timeline.current.get(self.name, "healthy")
+            self.world.set_state(self.name, state, cause, force=True)
+        if self.available:
+            self.reopen_pool()
+        return dropped
+
+    def reopen_pool(self) -> None:
+        """The callers' pooler opens its ``pool_min`` connections again, all at once (a burst of setups)."""
+        if self.connections is None:
+            return
+        for _ in range(max(0, self.pool_min - self.established)):
+            self._open(1, 0.0, None, ())
+
+    def _on_held(self) -> None:
+        self.drop_connections()
 
     def _effect_changed(self, name: str, value: float) -> None:
         self.slow_factor = value
@@ -56,12 +99,21 @@ class Database(HeldOutOfService):
         """A standby in ``zone`` becomes the primary: held only by ``holds`` (outages of its zone), it
         answers at once when there are none."""
         self.zone = zone
+        self.drop_connections()  # the callers' connections were to the old primary
         self.holds.replace(holds)
         if holds:
             self.world.set_state(self.name, "down", cause, force=True)
             return
         self.available = True
         self.world.set_state(self.name, "healthy", cause, force=True)
+        self.reopen_pool()
+
+    def release(self, key: str, cause: Cause) -> bool:
+        """As every held component; a database back in service also gets its callers' pool reopened."""
+        back = super().release(key, cause)
+        if back:
+            self.reopen_pool()
+        return back
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
         """Same interface as a cache's: the user does not matter to a database."""
@@ -75,9 +127,16 @@ class Database(HeldOutOfService):
             self.world.call_later(rtt + self.connect_timeout_s if not self.available else rtt, on_done, *args, False)
             return
         self.queries += 1
-        if self.busy < self.pool_size:
+        if self.busy < self.established:
             self._start(rtt, on_done, args)
-        elif len(self.waiting) < self.queue_capacity:
+        elif self.connections is not None and self.established < self.pool_size:
+            self._open(1, rtt, on_done, args)  # refused while setups fill the rest: "too many connections"
+        else:
+            self.call_waiting(rtt, on_done, args)
+
+    def call_waiting(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
+        """Wait for a connection to come free (at most ``connect_timeout_s``); fail at once if the queue is full."""
+        if len(self.waiting) < self.queue_capacity:
             entry = [rtt, on_done, args, False]
             self.waiting.append(entry)
             self.world.call_later(self.connect_timeout_s, self._wait_expired, entry)
@@ -86,20 +145,64 @@ class Database(HeldOutOfService):
             self.failures += 1
             self.world.call_later(rtt, on_done, *args, False)
 
+    def _open(self, attempt: int, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
+        """Connect attempt ``attempt`` for a query that found no idle connection."""
+        assert self.connections is not None
+        if not self.available:
+            if on_done is not None:
+                self.failures += 1
+                self.world.call_later(rtt, on_done, *args, False)
+        elif on_done is not None and self.busy < self.established:
+            self._start(rtt, on_done, args)  # a connection came free meanwhile
+        elif self.established + self.connections.in_progress >= self.pool_size:
+            self._connect_failed(attempt, rtt, on_done, args)  # too many connections
+        else:
+            self.connections.connect(self._connected, attempt, rtt, on_done, args)
+
+    def _connected(self, attempt: int, rtt: float, on_done: Callable[..., None] | None, args: tuple,
+                   ok: bool) -> None:
+        if not (ok and self.available):
+            self._connect_failed(attempt, rtt, on_done, args)
+        elif self.established >= self.pool_size:
+            if on_done is not None:  # the pool filled meanwhile: wait for a connection like any query
+                self.call_waiting(rtt, on_done, args)
+        else:
+            self.established += 1
+            if on_done is None:  # the pooler's own connection: idle, for whoever waits
+                self._serve_waiting()
+            else:
+                self._start(rtt, on_done, args)
+
+    def _connect_failed(self, attempt: int, rtt: float, on_done: Callable[..., None] | None, args: tuple) -> None:
+        if attempt >= self.connect_attempts or self.connect_retry is None:
+            if on_done is None:
+                return
+            self.failures += 1
+            self.world.call_later(rtt, on_done, *args, False)
+            return
+        self.world.call_later(self.connect_retry.backoff_s(attempt), self._open, attempt + 1, rtt, on_done, args)
+
     def _start(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
         self.busy += 1
-        self.world.call_later(self.service() * self.slow_factor + rtt, self._done, on_done, args)
+        self.world.call_later(self.service() * self.slow_factor + rtt, self._done, on_done, args, self._epoch)
 
-    def _done(self, on_done: Callable[..., None], args: tuple) -> None:
+    def _done(self, on_done: Callable[..., None], args: tuple, epoch: int = 0) -> None:
+        if epoch != self._epoch:  # its connection was dropped under it
+            self.failures += 1
+            on_done(*args, False)
+            return
         self.busy -= 1
-        while self.waiting and self.busy < self.pool_size:
+        self._serve_waiting()
+        on_done(*args, True)
+
+    def _serve_waiting(self) -> None:
+        while self.waiting and self.busy < self.established:
             entry = self.waiting.popleft()
             if entry[3]:
                 continue
             entry[3] = True
             self._start(entry[0], entry[1], entry[2])
         self._check_load()
-        on_done(*args, True)
 
     def _wait_expired(self, entry: list[Any]) -> None:
         if entry[3]:
@@ -153,4 +256,7 @@ class Database(HeldOutOfService):
 
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""
-        return {"kind": self.kind, "queries": self.queries, "failures": self.failures}
+        out: dict[str, object] = {"kind": self.kind, "queries": self.queries, "failures": self.failures}
+        if self.connections is not None:
+            out["connections"] = {"open": self.established, **self.connections.report()}
+        return out

@@ -52,6 +52,20 @@ class PrimaryFailure(Fault):
             take_down(self.ctx, db, "primary failed", hold_key(self))
 
 
+@FAULTS.register("connection_surge")
+class ConnectionSurge(Fault):
+    """Every open connection to the database is dropped at once (instant fault); the callers reopening them
+    is the database's connection-setup mechanism, not this fault."""
+
+    @property
+    def instant(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        for db in self.ctx.targets:
+            db.drop_connections(self.ctx.cause("the connection pooler drops and reopens every connection"))
+
+
 @FAULTS.register("cache_flush")
 class CacheFlush(Fault):
     """Every entry is lost at once; misses go to the database until the cache refills."""

@@ -670,6 +670,22 @@ class DatabaseFailoverFault(TargetedFault):
     kind: Literal["database_failover"]
 
 
+class ConnectionSurgeFault(TargetedFault):
+    """The connection-pooling service drops every connection it holds to the database and opens them again at
+    once (a pooler restart or reconfiguration): the one thing it changes is the open connections.
+
+    An instant fault. Needs ``databases[].connections`` (connections that cost the database work to open).
+    """
+
+    model_config = fault_doc(
+        "dependency",
+        "the reconnect burst on the database's connection setup, callers' connect timeouts and retries "
+        "(without backoff, a burst that sustains itself), queries failing for want of a connection"
+    )
+
+    kind: Literal["connection_surge"]
+
+
 class CacheFlushFault(TargetedFault):
     """The cache loses every entry at once (cold cache): the following requests miss and hit the database.
 
@@ -767,8 +783,9 @@ FAULT_MODELS: dict[str, type[FaultBase]] = {
         PoisonRequestFault, MemoryLeakFault, WrongAnswerFault, NetworkLatencyFault, PacketLossFault,
         PartitionFault, DNSFailureFault, DNSCacheCutFault, BadDeployFault, DrainFault, ConfigPushFault,
         OSUpdateFault,
-        FleetChangeFault, DatabaseSlowFault, DatabaseDownFault, DatabaseFailoverFault, CacheFlushFault,
-        CacheDownFault, ControlPlaneOverloadFault, ControlPlaneCapacityLossFault, ZoneOutageFault, CleanupJobFault,
+        FleetChangeFault, DatabaseSlowFault, DatabaseDownFault, DatabaseFailoverFault, ConnectionSurgeFault,
+        CacheFlushFault, CacheDownFault, ControlPlaneOverloadFault, ControlPlaneCapacityLossFault, ZoneOutageFault,
+        CleanupJobFault,
     )
 }
 """Every fault kind and its model."""
@@ -807,6 +824,7 @@ FaultSpec = Annotated[
     | Annotated[DatabaseSlowFault, Tag("database_slow")]
     | Annotated[DatabaseDownFault, Tag("database_down")]
     | Annotated[DatabaseFailoverFault, Tag("database_failover")]
+    | Annotated[ConnectionSurgeFault, Tag("connection_surge")]
     | Annotated[CacheFlushFault, Tag("cache_flush")]
     | Annotated[CacheDownFault, Tag("cache_down")]
     | Annotated[ControlPlaneOverloadFault, Tag("control_plane_overload")]

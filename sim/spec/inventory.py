@@ -107,6 +107,7 @@ FAULT_TARGET_KINDS: dict[str, tuple[str, ...]] = {
     "database_slow": ("database",),
     "database_down": ("database",),
     "database_failover": ("database",),
+    "connection_surge": ("database",),
     "cache_flush": ("cache",),
     "cache_down": ("cache",),
     "control_plane_overload": ("control_plane",),
@@ -147,6 +148,9 @@ def fault_candidates(scenario: Scenario, fault,
     if fault.kind in LLM_ONLY_FAULTS:
         llm_pools = {p.name for p in scenario.topology.pools if p.server.mode == "llm"}
         found = [c for c in found if c.pool in llm_pools]
+    if fault.kind == "connection_surge":
+        on_demand = {d.name for d in scenario.topology.databases if d.connections is not None}
+        found = [c for c in found if c.name in on_demand]
     return found
 
 
@@ -163,7 +167,8 @@ def check_fault_targets(scenario: Scenario) -> list[Problem]:
             kinds = FAULT_TARGET_KINDS.get(fault.kind, _SERVER)
             found = fault_candidates(scenario, fault, index)
             if not found:
-                what = " or ".join(kinds) + (" of an llm pool" if fault.kind in LLM_ONLY_FAULTS else "")
+                what = " or ".join(kinds) + (" of an llm pool" if fault.kind in LLM_ONLY_FAULTS else "") + (
+                    " with connections (databases[].connections)" if fault.kind == "connection_surge" else "")
                 problems.append(Problem(f"{where}.target", f"matches no {what} in the topology"))
             elif fault.target.count is not None and fault.target.count > len(found):
                 problems.append(

@@ -204,6 +204,28 @@ class DatabaseReplicaSpec(StrictModel):
     promotion_s: float = Field(30.0, ge=0, description="Time to promote the standby (illustrative).")
 
 
+class ConnectionSetupSpec(StrictModel):
+    """Connections opened on demand, each costing the database work to accept (incident 4).
+
+    A query that finds no idle open connection opens one (up to ``pool_size`` connections, counting
+    those being set up). Accepting a connection takes ``setup_s`` of work on ``cpus``
+    processors shared by every setup in progress; a caller gives up after ``connect_timeout_s`` and
+    retries by ``retry`` (the database finishes the abandoned setup anyway: wasted work). Connections stay
+    open until the database drops them (a restart, a promotion, a ``connection_surge``). Illustrations.
+    """
+
+    setup_s: float = Field(
+        0.05, gt=0, description="Work to accept one connection (authentication, a new backend); the same for each.")
+    cpus: int = Field(4, ge=1, description="Processors shared by the setups in progress (processor sharing).")
+    connect_timeout_s: float = Field(1.0, gt=0, description="Callers give up on a new connection after this long.")
+    pool_min: int = Field(
+        0, ge=0, description="Connections the callers' pooler keeps open (pgbouncer min_pool_size): open at the "
+        "start, and reopened all at once whenever the database drops them.")
+    retry: RetrySpec = Field(
+        default_factory=RetrySpec, description="Callers' retries of a failed connect (max_attempts, backoff_base_s, "
+        "backoff_cap_s, multiplier, jitter; budget, token bucket and layer are not used).")
+
+
 class DatabaseSpec(StrictModel):
     """A database with a connection pool: at most pool_size queries run at once, others wait."""
 
@@ -217,6 +239,18 @@ class DatabaseSpec(StrictModel):
     queue_capacity: int = Field(1000, ge=0, description="Queries that may wait for a connection.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait for a connection before failing.")
     replica: DatabaseReplicaSpec | None = Field(None, description="Standby with automatic promotion; null: none.")
+    connections: ConnectionSetupSpec | None = Field(
+        None, description="Connections opened on demand at a cost to the database; null: the pool is always open.")
+
+
+class CacheBackoffSpec(StrictModel):
+    """Back off from a struggling cache shard (the follow-up of incident 2): after ``failure_threshold``
+    timed-out lookups in a row, callers fail that shard's lookups at once for ``base_s``, doubling per
+    consecutive opening up to ``cap_s``; a served lookup closes it. Illustrations."""
+
+    failure_threshold: int = Field(5, ge=1, description="Timed-out lookups in a row that open the backoff.")
+    base_s: float = Field(1.0, gt=0, description="First backoff window.")
+    cap_s: float = Field(30.0, gt=0, description="Longest backoff window.")
 
 
 class CacheSpec(StrictModel):
@@ -227,7 +261,18 @@ class CacheSpec(StrictModel):
     database: Name = Field(description="The database behind the cache: misses query it, then fill the cache.")
     key_space: int = Field(10_000, ge=1, description="Distinct keys (one per user, modulo this).")
     ttl_s: float = Field(300.0, gt=0, description="Lifetime of a cached entry.")
-    lookup_s: float = Field(0.0005, ge=0, description="Time of a cache lookup.")
+    lookup_s: float = Field(0.0005, ge=0, description="Time of a cache lookup (with shard_concurrency: the mean "
+                            "of an exponential command time on its shard).")
+    shards: int = Field(1, ge=1, description="Shards (Redis nodes); each user (customer) is hashed to one.")
+    shard_concurrency: int | None = Field(
+        None, ge=1, description="Commands a shard runs at once; others wait in its FIFO. null: lookups never "
+        "queue (no capacity limit, the cache's old behaviour).")
+    shard_queue_capacity: int = Field(10_000, ge=0, description="Commands that may wait on one shard.")
+    timeout_s: float = Field(
+        1.0, gt=0, description="Callers give up on a lookup after this long (the shard still runs it: wasted "
+        "work); with shard_concurrency only. Illustration.")
+    backoff: CacheBackoffSpec | None = Field(
+        None, description="Callers back off from a shard whose lookups keep timing out; null: none.")
 
 
 class DiscoverySpec(StrictModel):

@@ -18,9 +18,11 @@ from tests.unit.test_faults import FULL_STACK, KIND_FIELDS
 
 WINDOW = (20.0, 50.0)
 
-ACTS_ELSEWHERE = frozenset(("network_latency", "packet_loss", "partition", "cache_flush", "bot_traffic", "crash"))
+ACTS_ELSEWHERE = frozenset(("network_latency", "packet_loss", "partition", "cache_flush", "bot_traffic", "crash",
+                            "connection_surge"))
 """Kinds that leave no effect or hold on a port mid-window: link impairments live in the network model, a
-cache flush and a crash with restart are over at once (recovery is a mechanism), bots are a new population."""
+cache flush, a connection surge and a crash with restart are over at once (recovery is a mechanism), bots are
+a new population."""
 
 
 def touched(stack: Any, names: set[str]) -> dict[str, Any]:
@@ -40,7 +42,8 @@ def test_after_its_window_every_target_is_neutral_and_unheld(kind):
     fault = {"id": "f", "kind": kind, "at_s": WINDOW[0], "duration_s": WINDOW[1] - WINDOW[0], **KIND_FIELDS[kind]}
     data = merge(FULL_STACK, {"faults": [fault], "topology": {"databases": [
         {"name": "db", "zone": "b", "connect_timeout_s": 1.0,
-         "replica": {"zone": "a", "detection_s": 5, "promotion_s": 5}}]}})
+         "replica": {"zone": "a", "detection_s": 5, "promotion_s": 5}},
+        {"name": "pg", "zone": "a", "connections": {"pool_min": 5}}]}})
     names: set[str] = set()  # every component there before the fault (a population it adds is its own)
 
     def read(stack: Any) -> dict[str, Any]:
