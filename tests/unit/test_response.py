@@ -423,7 +423,8 @@ def test_every_fault_kind_lasts_until_people_end_it_and_then_leaves_nothing(kind
     fault.pop("duration_s", None)
     data = merge(FULL_STACK, {"faults": [fault], "topology": {"databases": [
         {"name": "db", "zone": "b", "connect_timeout_s": 1.0,
-         "replica": {"zone": "a", "detection_s": 5, "promotion_s": 5}}]}})
+         "replica": {"zone": "a", "detection_s": 5, "promotion_s": 5}},
+        {"name": "pg", "zone": "a", "connections": {"pool_min": 5}}]}})
     try:
         scenario = parse_scenario(data)
     except ScenarioError as err:  # a kind whose schedule needs a window of its own (a surge that decays)
