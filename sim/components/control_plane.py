@@ -33,7 +33,7 @@ import numpy as np
 
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
-from sim.engine.timeline import Cause
+from sim.engine.timeline import Cause, Load
 from sim.engine.world import World
 from sim.spec.control_plane import ControlPlaneSpec
 
@@ -42,6 +42,12 @@ STEP_S = 1.0
 CHECK_PERIOD_S = 10.0
 """How often an idle control plane re-reads its load (the fleet can grow or shrink between changes)."""
 _EPS_OPS = 1e-6
+
+
+LOAD_EFFECTS = ("added_ops_s", "added_ops_per_node_s", "added_ops_per_node_sq_s", "load_multiplier")
+"""The effects through which a fault adds calls (its key is the fault id)."""
+RETRY_SHARE = 0.1
+"""Retried calls are named as a load once they add more than this share to the fresh calls (as clients')."""
 
 
 class ControlPlane:
@@ -75,6 +81,8 @@ class ControlPlane:
         """Share of the calls of the last step that failed (rejected or timed out)."""
         self.retry_ops_s = 0.0
         """Load from retries of failed calls (ops/s) in the last step."""
+        self._impaired_tid: int | None = None
+        """The control plane's latest degraded / overloaded transition (what its retried calls retry)."""
         self.peak_load_ops_s = 0.0
         self.peak_wait_s = 0.0
         self.overloaded_s = 0.0
@@ -259,8 +267,12 @@ class ControlPlane:
         was_serving = self.serving
         self.state = state
         self.serving = state != "overloaded"
+        impaired_before = self._impaired_tid
         parents = (self._last_change,) if self._last_change is not None and state != "healthy" else ()
-        tid = self.world.set_state(self.name, state, Cause("mechanism", self.name, "capacity", detail, parents))
+        loads = self._loads(impaired_before, bool(parents)) if state != "healthy" else ()
+        tid = self.world.set_state(self.name, state, Cause("mechanism", self.name, "capacity", detail, parents,
+                                                           loads=loads))
+        self._impaired_tid = tid if state != "healthy" else None
         if self.serving != was_serving:
             for dep in self.dependents:
                 dep.control_plane_changed(self.serving, tid)
@@ -268,6 +280,28 @@ class ControlPlane:
                 waiters, self._waiters = self._waiters, []
                 for fn, args in waiters:
                     fn(*args)
+
+    def _loads(self, impaired_tid: int | None, has_parent: bool) -> tuple[Load, ...]:
+        """What pushes the control plane, named at the change (load as a cause): each fault adding calls
+        (its id), the retries of failed calls with their share; the nodes' own demand only when nothing
+        else explains it (no such load and no recorded parent, e.g. a capacity loss)."""
+        out: list[Load] = []
+        faults: set[str] = set()
+        for name in LOAD_EFFECTS:
+            for key, value in self.effects.sources(name).items():
+                raises = value > 1.0 if name == "load_multiplier" else value > 0.0
+                if raises and not key.startswith("response:"):
+                    faults.add(key)
+        out += [Load("fault", key, f"calls added to {self.name}") for key in sorted(faults)]
+        fresh = self.load_ops_s()
+        if self.retry_ops_s > RETRY_SHARE * max(fresh, _EPS_OPS) and impaired_tid is not None:
+            out.append(Load("retries", self.name, f"{self.retry_ops_s:,.0f} ops/s of retried calls on "
+                                                  f"{fresh:,.0f} fresh ({(fresh + self.retry_ops_s) / fresh:.1f} "
+                                                  f"calls per call)" if fresh > _EPS_OPS else
+                            f"{self.retry_ops_s:,.0f} ops/s of retried calls", (impaired_tid,)))
+        if not out and not has_parent:
+            out.append(Load("demand", f"nodes of {self.name}", f"{fresh:,.0f} ops/s from {self.nodes()} nodes"))
+        return tuple(out)
 
     def report(self) -> dict[str, object]:
         """End-of-run figures for the run summary, as plain data."""

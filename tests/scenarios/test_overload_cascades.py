@@ -180,3 +180,18 @@ def test_the_retry_storm_is_stuck_sustained_by_its_retries(storm):
     meta = a["metastability"]
     assert meta["verdict"] == "stuck"
     assert any(load.startswith("retries of users") for h in meta["sustained_by"] for load in h["loads"])
+
+
+def test_an_overloaded_control_plane_names_the_fault_and_the_retries_that_load_it():
+    """Card 8: the telemetry change's calls push the control plane over (the fault is named as its load);
+    later its own retried calls are named with their amplification, with the control plane's earlier
+    impairing transition (the failures they retry) as parents."""
+    result = _run("scenarios/incidents/openai-2024-12-11-control-plane-dns.yaml")
+    cp = [t for t in result.transitions if t.component == "control-plane" and t.cause.mechanism == "capacity"
+          and t.state != "healthy"]
+    assert cp and all(any(ld.kind == "fault" and ld.source == "telemetry-rollout" for ld in t.cause.loads)
+                      for t in cp)
+    retried = [ld for t in cp for ld in t.cause.loads if ld.kind == "retries"]
+    assert retried and all(ld.parents for ld in retried)
+    amplification = [float(m) for ld in retried for m in re.findall(r"\(([\d.]+) calls per call\)", ld.detail)]
+    assert amplification and min(amplification) > 1.1
