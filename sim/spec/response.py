@@ -205,10 +205,20 @@ class RerouteAction(ActionBase):
     duration_s: float | None = Field(None, gt=0, description="How long rerouting lasts; null: to the end of the run.")
 
 
+class ScaleCacheAction(ActionBase):
+    """Scale a sharded cache (more Redis capacity): every shard serves ``factor`` times as many commands at
+    once, after ``provisioning_delay_s``."""
+
+    kind: Literal["scale_cache"]
+    cache: Name = Field(description="The cache (with shard_concurrency) that is scaled.")
+    factor: float = Field(gt=1, le=1000, description="Each shard's commands at once are multiplied by this.")
+    provisioning_delay_s: float = Field(0.0, ge=0, description="From the order to the new capacity serving.")
+
+
 ResponseAction = Annotated[
     LimitTrafficAction | BlockAndRampAction | RedeployAction | RollbackAction | DisableConfigAction
     | EndFaultAction | ScalePoolAction | AddControlPlaneCapacityAction | FailoverAction | ReimageAction
-    | RerouteAction,
+    | RerouteAction | ScaleCacheAction,
     Field(discriminator="kind"),
 ]
 
@@ -225,7 +235,8 @@ def check_response(response: ResponseSpec | None, alert_names: set[str], fault_k
                    pools: set[str], load_balancers: set[str], duration_s: float,
                    zones: set[str] | None = None, standby_databases: dict[str, bool] | None = None,
                    control_planes: set[str] | None = None,
-                   zone_aware_lbs: set[str] | None = None) -> list[tuple[str, str]]:
+                   zone_aware_lbs: set[str] | None = None,
+                   sharded_caches: dict[str, bool] | None = None) -> list[tuple[str, str]]:
     """Cross-field problems as (path, reason): known alerts, faults, pools and load balancers, unique names."""
     if response is None:
         return []
@@ -261,6 +272,13 @@ def check_response(response: ResponseSpec | None, alert_names: set[str], fault_k
                 problems.append((f"{where}.database", f"no database named '{db}'"))
             elif not standby_databases[db]:
                 problems.append((f"{where}.database", f"database '{db}' has no replica (standby) to promote"))
+        cache = getattr(act, "cache", None)
+        if cache is not None and sharded_caches is not None:
+            if cache not in sharded_caches:
+                problems.append((f"{where}.cache", f"no cache named '{cache}'"))
+            elif not sharded_caches[cache]:
+                problems.append((f"{where}.cache", f"cache '{cache}' has no shard_concurrency: its lookups never "
+                                                   f"wait, so scaling it changes nothing"))
         cp = getattr(act, "control_plane", None)
         if cp is not None and control_planes is not None and cp not in control_planes:
             known = ", ".join(sorted(control_planes)) or "none"

@@ -186,7 +186,8 @@ def _check_response(scenario: Scenario) -> list[tuple[str, str]]:
                           scenario.run.duration_s, set(topo.zones),
                           {d.name: d.replica is not None for d in topo.databases}, _control_plane_names(scenario),
                           {lb.name for lb in topo.load_balancers
-                           if (lb.balancing or scenario.policies.balancing).kind == "zone_aware"})
+                           if (lb.balancing or scenario.policies.balancing).kind == "zone_aware"},
+                          {c.name: c.shard_concurrency is not None for c in topo.caches})
 
 
 def _control_plane_names(scenario: Scenario) -> set[str]:

@@ -328,6 +328,20 @@ def _check_reroute(res: Any, by_operator: set[str]) -> None:
     assert _effect_sources(res.components) == {} and by_operator == {"lb"}
 
 
+SHARDED_CACHE = {"pools": [{**TWO_ZONES["pools"][0], "zones": None, "database": "auth"}],
+                 "databases": [{"name": "db", "pool_size": 20, "service_time_s": {"kind": "exponential",
+                                                                                   "mean": 0.005}}],
+                 "caches": [{"name": "auth", "database": "db", "key_space": 100, "shards": 4,
+                             "shard_concurrency": 2, "lookup_s": 0.01}]}
+"""Replicas that look every caller up in a 4-shard cache of 2 command slots per shard."""
+
+
+def _check_scale_cache(res: Any, by_operator: set[str]) -> None:
+    shards = res.components["auth"].shards
+    assert [s.concurrency for s in shards] == [6] * 4  # 2 slots x 3 on every shard, from the action on
+    assert by_operator == {"auth"} and _effect_sources(res.components) == {}
+
+
 CASES: dict[str, dict[str, Any]] = {
     "limit_traffic": {"action": {"rate_rps": 10, "duration_s": 100}, "faults": [], "check": _check_limit},
     "block_and_ramp": {"action": {"block_s": 20, "ramp_s": 40, "steps": 4}, "faults": [], "check": _check_limit},
@@ -349,6 +363,8 @@ CASES: dict[str, dict[str, Any]] = {
     "failover": {"action": {"zone": "b"}, "faults": [], "topology": TWO_ZONES, "check": _check_failover},
     "reimage": {"action": {"fault": "os", "per_hour": 60}, "faults": [OS_UPDATE], "check": _check_reimage},
     "reroute": {"action": {"duration_s": 200}, "faults": [], "topology": ZONE_CONFINED, "check": _check_reroute},
+    "scale_cache": {"action": {"cache": "auth", "factor": 3}, "faults": [], "topology": SHARDED_CACHE,
+                    "check": _check_scale_cache},
 }
 
 
@@ -491,6 +507,16 @@ def test_phase_two_references_are_checked(action, path):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(stack(response={"actions": [action]}))
     assert path in str(err.value)
+
+
+def test_scale_cache_needs_a_sharded_cache():
+    action = {"name": "a", "kind": "scale_cache", "at_s": 10, "cache": "auth", "factor": 2}
+    unsharded = {**SHARDED_CACHE, "caches": [{**SHARDED_CACHE["caches"][0], "shard_concurrency": None}]}
+    for topology, reason in (({}, "no cache named 'auth'"), (unsharded, "no shard_concurrency")):
+        with pytest.raises(ScenarioError) as err:
+            parse_scenario(stack(topology=topology, response={"actions": [action]}))
+        assert "response.actions[0].cache" in str(err.value) and reason in str(err.value)
+    parse_scenario(stack(topology=SHARDED_CACHE, response={"actions": [action]}))
 
 
 @pytest.mark.parametrize(("topology", "lbs", "path"), [

@@ -1,4 +1,4 @@
-"""Capacity by hand: scale a pool, add control-plane capacity.
+"""Capacity by hand: scale a pool, add control-plane capacity, scale a cache.
 
 ``scale_pool`` asks the pool's ``Provisioner`` (the autoscaler's path) for ``add`` replicas: each is
 provisioned after ``provisioning_delay_s`` (a node and its GPUs), then cold-starts (model load) and
@@ -7,7 +7,9 @@ scale goes through the control plane (it waits while it is not serving). ``add_c
 adds API servers through the control plane's port (``set_capacity`` under the action's source), after
 ``provisioning_delay_s``. ``scale_pool`` with ``remove`` takes the newest replicas out of the load
 balancers, lets them drain and holds them down under the action's source (fewer nodes calling the
-control plane: the control plane counts the nodes that are up).
+control plane: the control plane counts the nodes that are up). ``scale_cache`` calls the cache's
+port verb ``scale`` after ``provisioning_delay_s``: each shard then serves ``factor`` times as many
+commands at once, and its waiting line drains by its own dynamics.
 """
 
 from __future__ import annotations
@@ -85,3 +87,19 @@ class AddControlPlaneCapacity(Action):
             cp.set_capacity(self.ctx.source, self.ctx.cause(f"operators added {spec.capacity_ops_s:,.0f} ops/s"),
                             added_ops_s=spec.capacity_ops_s)
         self.ctx.note("action done", f"{spec.name}: control-plane capacity added")
+
+
+@ACTIONS.register("scale_cache")
+class ScaleCache(Action):
+    """See the module docstring."""
+
+    def start(self) -> None:
+        spec = self.ctx.spec
+        self.ctx.note("action starts", f"{spec.name}: scaling {spec.cache} x{spec.factor:g} "
+                                       f"({spec.provisioning_delay_s:g} s to bring it up)")
+        self.ctx.world.call_later(spec.provisioning_delay_s, self._scaled)
+
+    def _scaled(self) -> None:
+        spec = self.ctx.spec
+        self.ctx.stack.by_name[spec.cache].scale(spec.factor, self.ctx.cause(f"cache scaled x{spec.factor:g}"))
+        self.ctx.note("action done", f"{spec.name}: {spec.cache} serves x{spec.factor:g} commands at once")
