@@ -8,7 +8,8 @@ from typing import Any
 from sim.components.cache_shard import CacheShard
 from sim.components.effects import Effects
 from sim.components.lifecycle import HeldOutOfService, Holds
-from sim.engine.timeline import Cause
+from sim.engine.blame import client_loads, feeding_clients, load_text
+from sim.engine.timeline import Cause, Load
 from sim.engine.world import World
 
 
@@ -71,8 +72,22 @@ class Cache(HeldOutOfService):
                   f"within the callers' {shard.timeout_s:g} s" if shard.overloaded
                   else f"shard {shard.index} drained")
         detail += f" (overloaded shards: {', '.join(map(str, hot)) or 'none'})"
+        loads = self._loads() if shard.overloaded else ()
         self.world.set_state(self.name, "overloaded" if hot else "healthy",
-                             Cause("mechanism", self.name, "shard_overload", detail), force=True)
+                             Cause("mechanism", self.name, "shard_overload", detail + load_text(loads), loads=loads),
+                             force=True)
+
+    def _loads(self) -> tuple[Load, ...]:
+        """Who loads the cache (asked at the change only): the load sources of the clients feeding the
+        replicas that look their callers up here (a surge, their retries, else their own demand)."""
+        world = self.world
+        callers = [c.name for c in world.components.values()
+                   if getattr(c, "kind", None) == "server" and getattr(c, "dependency", None) is self]
+        clients: dict[str, Any] = {}
+        for name in callers:
+            for c in feeding_clients(world.components, name):
+                clients.setdefault(c.name, c)
+        return client_loads(clients.values(), world.env.now)
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
         """Look up the user's entry; on a miss, query the database and fill."""

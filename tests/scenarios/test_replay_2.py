@@ -100,3 +100,13 @@ def test_sensitivity_more_shard_capacity_or_less_load_fewer_failed_customers(sce
     lighter = _failure_share(_variant(scenario, "faults.afternoon-load.multiplier", 1.15), PEAK_FROM_S)
     scaled = _failure_share(_variant(scenario, "caches.auth-cache.shard_concurrency", 10), PEAK_FROM_S)
     assert scaled < 0.02 < lighter < 0.6 * peak
+
+
+def test_the_overloaded_cache_names_the_surge_and_the_retries_that_load_it(replay):
+    """Load is a cause: the cache's overload names the afternoon's load rise (the fault) and, once shards
+    fail, the customers' retries with their amplification."""
+    result, _ = replay
+    over = [t for t in result.transitions if t.component == "auth-cache" and t.state == "overloaded"]
+    assert over
+    assert all(any(ld.kind == "fault" and ld.source == "afternoon-load" for ld in t.cause.loads) for t in over)
+    assert any(ld.kind == "retries" for t in over for ld in t.cause.loads)
