@@ -99,3 +99,25 @@ def test_the_change_cost_moves_the_size_at_which_a_cluster_tips(cost):
                                    "response.actions": []}))
     tipping = _tipping_size(cost)  # 33.6 nodes at 0.25 (none), 11.4 at 3 (the large ones and small-1)
     assert set(_overloaded(res)) == {c for c, n in SIZES.items() if n > tipping}
+
+
+@pytest.mark.parametrize("attempts", [5, 1], ids=["callers-retry", "no-retries"])
+def test_removing_data_plane_nodes_alone_ends_it_only_without_the_callers_retries(attempts):
+    """The published mitigation's other half, alone: operators remove 14 of large-1's 30 nodes (outside the
+    control plane) at 11:30, so its fresh load falls to 50 + 5 x 16 + 16^2 = 386 ops/s, under its 500.
+    With the agents retrying failed calls (5 attempts) the retries keep the queue full: it stays
+    overloaded (metastable), which is why capacity had to be added too. Without retries the backlog
+    drains in queue / (capacity - load), as the fluid model predicts."""
+    removal = {"name": "remove-nodes", "kind": "scale_pool", "pool": "gpu-large-1", "remove": 14, "at_s": 5400,
+               "needs_control_plane": False}
+    res = run(load_scenario(FILE, {"response.actions": [removal],
+                                   "topology.control_planes.cp-large-1.retry.max_attempts": attempts}))
+    back = [t.t_s for t in res.transitions if t.component == "cp-large-1" and t.t_s >= 5400
+            and t.state == "healthy" and t.cause.kind == "mechanism"]
+    if attempts > 1:
+        assert back == []
+        return
+    fresh_ops_s = BASE + PER_NODE * 16 + 16 ** 2
+    queue_ops = CAPACITY * 300.0  # full: queue_limit_s 300 s of capacity
+    predicted_s = 5400 + queue_ops / (CAPACITY - fresh_ops_s)
+    assert back and abs(back[0] - predicted_s) < 60
