@@ -285,20 +285,15 @@ class ControlPlane:
         """What pushes the control plane, named at the change (load as a cause): each fault adding calls
         (its id), the retries of failed calls with their share; the nodes' own demand only when nothing
         else explains it (no such load and no recorded parent, e.g. a capacity loss)."""
-        out: list[Load] = []
-        faults: set[str] = set()
-        for name in LOAD_EFFECTS:
-            for key, value in self.effects.sources(name).items():
-                raises = value > 1.0 if name == "load_multiplier" else value > 0.0
-                if raises and not key.startswith("response:"):
-                    faults.add(key)
-        out += [Load("fault", key, f"calls added to {self.name}") for key in sorted(faults)]
+        faults = {key for name in LOAD_EFFECTS for key, value in self.effects.sources(name).items()
+                  if (value > 1.0 if name == "load_multiplier" else value > 0.0)}
+        out = [Load("fault", key, f"calls added to {self.name}") for key in sorted(faults)]
         fresh = self.load_ops_s()
         if self.retry_ops_s > RETRY_SHARE * max(fresh, _EPS_OPS) and impaired_tid is not None:
-            out.append(Load("retries", self.name, f"{self.retry_ops_s:,.0f} ops/s of retried calls on "
-                                                  f"{fresh:,.0f} fresh ({(fresh + self.retry_ops_s) / fresh:.1f} "
-                                                  f"calls per call)" if fresh > _EPS_OPS else
-                            f"{self.retry_ops_s:,.0f} ops/s of retried calls", (impaired_tid,)))
+            detail = f"{self.retry_ops_s:,.0f} ops/s of retried calls"
+            if fresh > _EPS_OPS:
+                detail += f" on {fresh:,.0f} fresh ({(fresh + self.retry_ops_s) / fresh:.1f} calls per call)"
+            out.append(Load("retries", self.name, detail, (impaired_tid,)))
         if not out and not has_parent:
             out.append(Load("demand", f"nodes of {self.name}", f"{fresh:,.0f} ops/s from {self.nodes()} nodes"))
         return tuple(out)

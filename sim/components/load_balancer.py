@@ -77,11 +77,15 @@ class LoadBalancer(HeldOutOfService):
         self._coin = UniformSampler(world.streams.get(name, "fallback"))
         world.set_state(name, "healthy", Cause("init", name, "initial", "all upstreams in rotation"))
 
+    @property
+    def zone_confined(self) -> bool:
+        """Whether its balancing can keep traffic in its own zone (zone_aware), so rerouting means something."""
+        return hasattr(self.balancer, "reroute")
+
     def _effect_changed(self, name: str, value: float) -> None:
         if name == "cross_zone_reroute":
-            reroute = getattr(self.balancer, "reroute", None)  # only a zone-confined balancer has one
-            if reroute is not None:
-                reroute(value > 0)
+            if self.zone_confined:
+                self.balancer.reroute(value > 0)
             return
         if name == "admit_rps":
             if self._admit_rps == math.inf:  # a new limit starts with one second of burst

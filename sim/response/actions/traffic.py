@@ -74,7 +74,7 @@ class Reroute(Action):
 
     def start(self) -> None:
         spec = self.ctx.spec
-        lbs = [lb for lb in self.ctx.load_balancers() if hasattr(lb.balancer, "reroute")]
+        lbs = [lb for lb in self.ctx.load_balancers() if lb.zone_confined]
         for lb in lbs:
             tid = self.ctx.mark(lb.name, "rerouting: traffic may go to other zones")
             lb.effects.set(self.ctx.source, "cross_zone_reroute", 1.0, tid)
