@@ -275,7 +275,10 @@ class _EndOfRun:
     def install(self) -> None:
         import simpy
 
-        original = simpy.Environment.run
+        import sim.engine.world
+
+        loop = getattr(sim.engine.world, "Clock", simpy.Environment)  # a tree whose World has its own loop
+        original = loop.run
         probe = self
 
         def run(env, until=None):
@@ -293,7 +296,7 @@ class _EndOfRun:
             probe.count_cpu_s += time.process_time() - t0
             return out
 
-        simpy.Environment.run = run
+        loop.run = run
 
 
 def measure(config: dict[str, Any]) -> dict[str, Any]:

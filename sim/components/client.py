@@ -223,7 +223,8 @@ class Client:
         now = self.world.env.now
         self._ids += 1
         user = int(self._u() * self.users)
-        req = Request(self._ids, self.name, user, now, max(1, prompt_tokens), max(1, output_tokens))
+        req = Request(self._ids, self.name, user, now, prompt_tokens if prompt_tokens > 1 else 1,
+                      output_tokens if output_tokens > 1 else 1)
         req.priority = self.priority
         req.trace_failed = trace_failed
         if row is not None:
@@ -309,14 +310,12 @@ class Client:
         else:
             lb.handle(att)
 
-    def _reply(self, att: Attempt, outcome: str) -> None:
-        """The response leaves the server (or a proxy); it reaches the client after the path latency."""
-        if att.path_latency_s:
-            self.world.call_later(att.path_latency_s, self._receive, att, outcome)
-        else:
-            self._receive(att, outcome)
-
-    def _receive(self, att: Attempt, outcome: str) -> None:
+    def _reply(self, att: Attempt, outcome: str, delivered: bool = False) -> None:
+        """The response leaves the server (or a proxy); it reaches the client after the path latency
+        (``delivered``: it has, now), and ends the attempt unless something else ended it first."""
+        if att.path_latency_s and not delivered:
+            self.world.call_later(att.path_latency_s, self._reply, att, outcome, True)
+            return
         if att.finished:
             return
         att.finished = True

@@ -48,6 +48,8 @@ class LoadBalancer(HeldOutOfService):
         self.rate_limiter = policies.rate_limit
         self.fallback = policies.fallback
         self._panic = policies.panic
+        self.observing = self.outlier is not None or self.retry is not None or self.fallback is not None
+        """Whether replies pass through the load balancer's policies on their way back (its policies are fixed)."""
         self.rotation: list[Any] = list(servers)
         self._by_model: dict[tuple[int, int, str], tuple[list[Any], list[Any]]] = {}
         self._everyone: list[Any] = list(servers)
@@ -121,10 +123,6 @@ class LoadBalancer(HeldOutOfService):
         if self.outlier is not None:
             self.outlier.start(self.world, self)
 
-    @property
-    def observing(self) -> bool:
-        """Whether replies pass through the load balancer's policies on their way back."""
-        return self.outlier is not None or self.retry is not None or self.fallback is not None
 
     def in_rotation(self, server: Any) -> bool:
         return server.name in self._in

@@ -55,8 +55,10 @@ class PlainServer(ServerBase):
             self.area_in_system += dt * (busy + len(waiting))
             self.area_busy += dt * busy
             self._t_last = now
-        if busy < self.concurrency:
-            self._start(att)
+        if busy < self.concurrency:  # ``_start``, inline
+            self.busy = busy + 1
+            att.t_service_start_s = now
+            self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
         else:
             waiting.append(att)
             if self.state != "healthy" or len(waiting) >= self._on_hi:
@@ -80,7 +82,10 @@ class PlainServer(ServerBase):
         self.running.pop(att, None)
         if att.t_first_token_s is None:
             att.t_first_token_s = now
-        self._served(att)
+        if self.hung or self.error_probability or self.wrong_probability:
+            self._served(att)
+        else:  # what ``_served`` does with no software fault, inline
+            self._reply(att, "success")
         while waiting and self.busy < self.concurrency:
             nxt = waiting.popleft()
             if nxt.cancelled:

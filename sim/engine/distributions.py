@@ -7,6 +7,9 @@ a per-call numpy draw costs about a microsecond, which matters on the per-reques
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from functools import partial
+from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -135,40 +138,42 @@ def from_spec(spec: ExponentialSpec | DeterministicSpec | LognormalSpec | GammaS
     raise TypeError(f"unknown distribution spec {spec!r}")
 
 
-class Sampler:
-    """Draws from a distribution with its own Generator, a block at a time (fast per-call path)."""
+def _blocks(dist: Distribution, rng: np.random.Generator) -> Iterator[list[float]]:
+    """An endless supply of blocks of draws, each drawn when the previous one is used up."""
+    while True:
+        yield dist.sample_many(rng, BLOCK).tolist()
 
-    __slots__ = ("dist", "rng", "_buf", "_i")
 
-    def __init__(self, dist: Distribution, rng: np.random.Generator):
+def _uniform_blocks(rng: np.random.Generator) -> Iterator[list[float]]:
+    while True:
+        yield rng.random(BLOCK).tolist()
+
+
+class Sampler(partial):
+    """Draws from a distribution with its own Generator, a block at a time (fast per-call path).
+
+    ``sampler()`` returns the next value (a float). It is ``next`` over the chained blocks, bound by
+    ``functools.partial``: the draw runs in C, with no Python frame per value (samplers are called several
+    times per request). The stream is the same as drawing ``BLOCK`` values whenever the last block is used up.
+    """
+
+    def __new__(cls, dist: Distribution, rng: np.random.Generator) -> Sampler:
+        self = super().__new__(cls, next, chain.from_iterable(_blocks(dist, rng)))
         self.dist = dist
         self.rng = rng
-        self._buf: list[float] = []
-        self._i = 0
+        return self
 
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = self.dist.sample_many(self.rng, BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+    def __repr__(self) -> str:
+        return f"Sampler({type(self.dist).__name__}, mean {self.dist.mean:g})"
 
 
-class UniformSampler:
-    """Uniform floats in [0, 1) a block at a time, for coin flips and picks on hot paths."""
+class UniformSampler(partial):
+    """Uniform floats in [0, 1) a block at a time, for coin flips and picks on hot paths (called as ``Sampler``)."""
 
-    __slots__ = ("rng", "_buf", "_i")
-
-    def __init__(self, rng: np.random.Generator):
+    def __new__(cls, rng: np.random.Generator) -> UniformSampler:
+        self = super().__new__(cls, next, chain.from_iterable(_uniform_blocks(rng)))
         self.rng = rng
-        self._buf: list[float] = []
-        self._i = 0
+        return self
 
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            self._buf = self.rng.random(BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+    def __repr__(self) -> str:
+        return "UniformSampler()"

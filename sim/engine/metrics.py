@@ -129,12 +129,28 @@ class MetricsRecorder:
                     row[2 + N_BINS + i_ttft] += 1
             if row is not None:
                 row[2 + i_lat] += 1
-            if measured:
-                self.latency.add_binned(i_lat, latency)
+            if measured:  # ``LogHistogram.add_binned`` and ``add``, inline (every served request)
+                h = self.latency
+                h.counts[i_lat] += 1
+                h.count += 1
+                h.total += latency
+                if latency > h.max:
+                    h.max = latency
                 if ttft_s is not None:
-                    self.ttft.add_binned(i_ttft, ttft_s)
+                    h = self.ttft
+                    h.counts[i_ttft] += 1
+                    h.count += 1
+                    h.total += ttft_s
+                    if ttft_s > h.max:
+                        h.max = ttft_s
                     if req.output_tokens > 1:
-                        self.tpot.add((latency - ttft_s) / (req.output_tokens - 1))
+                        tpot_s = (latency - ttft_s) / (req.output_tokens - 1)
+                        h = self.tpot
+                        h.counts[bisect_right(THRESHOLDS, tpot_s)] += 1
+                        h.count += 1
+                        h.total += tpot_s
+                        if tpot_s > h.max:
+                            h.max = tpot_s
         if self.records is not None:
             self.records.append(
                 (req.id, req.client, req.user, req.t_arrival_s, t, outcome, req.attempts, latency,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 
 import pytest
-import simpy
 
 from sim import parse_scenario_text, run
+from sim.engine.world import Clock
 from sim.experiment.gc_tuning import RUN_THRESHOLDS, tuned_gc
 
 TINY = """
@@ -41,13 +41,13 @@ def test_restored_after_an_error():
 
 def test_run_simulates_under_the_tuned_settings(monkeypatch):
     seen = []
-    original = simpy.Environment.run
+    original = Clock.run
 
     def spy(env, until=None):
         seen.append((gc.get_threshold(), gc.get_freeze_count()))
         return original(env, until)
 
-    monkeypatch.setattr(simpy.Environment, "run", spy)
+    monkeypatch.setattr(Clock, "run", spy)
     before, frozen_before = gc.get_threshold(), gc.get_freeze_count()
     run(parse_scenario_text(TINY))
     assert seen and all(t == RUN_THRESHOLDS and frozen > frozen_before for t, frozen in seen)
