@@ -6,6 +6,11 @@ the first memory leak that reaches it. Leak rates are effects of the replica (``
 one leaves the other. Above the limit the process is OOM-killed (the replica's crash, naming the
 leak's transition) and restarts after ``oom_restart_delay_s``; what leaked is gone with the process.
 
+A process may keep memory its requests no longer use (``retained_share`` of the highest per-request
+memory it has held: an allocator that does not give freed pages back to the system, a fragmented
+heap). New requests reuse it, so it does not bring the OOM kill nearer, but it counts as memory in use
+(readiness reads it) until the process restarts.
+
 Cost: nothing on the request path unless a model is on (``watching``); then one addition per
 request, and one timer for the moment a time-based leak alone would cross the limit.
 """
@@ -31,6 +36,10 @@ class Memory:
         self.readiness_mb = math.inf
         """Readiness probes fail while memory in use is above this (pool ``memory``; inf: never)."""
         self.leaked_mb = 0.0
+        self.retained_share = 0.0
+        """Share of the peak per-request memory the process keeps once its requests end (0: gives it all back)."""
+        self.peak_in_flight_mb = 0.0
+        """The highest per-request memory this process has held (since it started)."""
         self.leak_mb_per_s = 0.0
         self.leak_mb_per_request = 0.0
         self.oom_kills = 0
@@ -43,12 +52,13 @@ class Memory:
         self._timer: Any = None
 
     def model(self, limit_mb: float, baseline_mb: float, per_request_mb: float, oom_restart_delay_s: float,
-              readiness_mb: float | None = None) -> None:
+              readiness_mb: float | None = None, retained_share: float = 0.0) -> None:
         """Take these figures as the model and turn it on."""
         self.limit_mb = limit_mb
         self.baseline_mb = baseline_mb
         self.per_request_mb = per_request_mb
         self.oom_restart_delay_s = oom_restart_delay_s
+        self.retained_share = retained_share
         if readiness_mb is not None:
             self.readiness_mb = readiness_mb
         self._watch()
@@ -68,13 +78,15 @@ class Memory:
             self.arm()
 
     def used_mb(self) -> float:
-        """Memory in use now: baseline + leaked (per request and over time) + per-request memory in flight."""
+        """Memory in use now: baseline + leaked (per request and over time) + per-request memory in flight, or
+        what the process retained of its peak when that is more."""
         if self.leak_mb_per_s:
             now = self.world.env.now
             if self.server.serving:
                 self.leaked_mb += self.leak_mb_per_s * (now - self._t_s)
             self._t_s = now
-        return self.baseline_mb + self.leaked_mb + self.server.outstanding * self.per_request_mb
+        in_flight = self.server.outstanding * self.per_request_mb
+        return self.baseline_mb + self.leaked_mb + max(in_flight, self.retained_share * self.peak_in_flight_mb)
 
     def leak_changed(self, per_s: float, per_request: float, parent: int | None) -> None:
         """The leak rates (combined over their sources) changed: count what leaked at the old rate, re-arm.
@@ -106,9 +118,13 @@ class Memory:
             self.arm()
 
     def on_request(self) -> None:
-        """One request accepted: add its leak; above the limit, check at once (after the current event)."""
+        """One request accepted: add its leak, raise the peak; above the limit, check at once (after the current
+        event). Retained memory is reused by new requests, so the per-request memory in flight decides."""
         self.leaked_mb += self.leak_mb_per_request
-        if self.baseline_mb + self.leaked_mb + self.server.outstanding * self.per_request_mb > self.limit_mb:
+        in_flight = self.server.outstanding * self.per_request_mb
+        if in_flight > self.peak_in_flight_mb:
+            self.peak_in_flight_mb = in_flight
+        if self.baseline_mb + self.leaked_mb + in_flight > self.limit_mb:
             self.server.life.timers.call_later(0.0, self.check)
 
     def check(self) -> bool:
@@ -130,8 +146,9 @@ class Memory:
         return True
 
     def lost(self) -> None:
-        """The process is gone: what leaked goes with it, and the leak timer with the incarnation."""
+        """The process is gone: what leaked or was retained goes with it, and the leak timer with the incarnation."""
         self.leaked_mb = 0.0
+        self.peak_in_flight_mb = 0.0
         self._cancel_timer()
 
     def too_full_for_readiness(self) -> bool:

@@ -248,7 +248,7 @@ class ServerBase:
     def set_memory(self, spec: Any) -> None:
         """The pool's own memory model (``MemorySpec``): memory grows with the work in flight, no leak."""
         self.memory.model(spec.limit_mb, spec.baseline_mb, spec.per_request_mb, spec.oom_restart_delay_s,
-                          spec.readiness_limit_mb)
+                          spec.readiness_limit_mb, spec.retained_share)
 
     # --- what the lifecycle asks of the replica ----------------------------------------------------
     def _lose_work(self) -> None:

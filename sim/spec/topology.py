@@ -101,7 +101,8 @@ class MemorySpec(StrictModel):
 
     Above ``limit_mb`` the process is OOM-killed (its work lost) and restarts after
     ``oom_restart_delay_s`` and a cold start; above ``readiness_limit_mb`` its readiness probe fails,
-    so load balancers take it out of rotation until it drains. Figures are illustrations.
+    so load balancers take it out of rotation until it drains (with ``retained_share``, until what the
+    process keeps falls under it: a restart, when it keeps its peak). Figures are illustrations.
     """
 
     limit_mb: float = Field(16_384.0, gt=0, description="Container memory limit.")
@@ -111,6 +112,11 @@ class MemorySpec(StrictModel):
         None, gt=0, description="Readiness probes fail above this; null: memory does not affect readiness."
     )
     oom_restart_delay_s: float = Field(10.0, ge=0, description="Restart delay after an OOM kill (Kubernetes 10 s).")
+    retained_share: float = Field(
+        0.0, ge=0, le=1, description="Share of the highest per-request memory a process has held that it keeps "
+        "after the requests end, until it restarts (an allocator that does not give freed pages back, a fragmented "
+        "heap); new requests reuse it, readiness counts it. 0: all given back. Illustration."
+    )
 
     @model_validator(mode="after")
     def _figures(self) -> MemorySpec:
