@@ -9,8 +9,6 @@ what the assertions compare afterwards is the responders' actions.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,10 +16,11 @@ from sim import run
 from sim.analysis import analyze
 from sim.components.lifecycle import SERVING_STATES
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2023-11-08-devday.yaml"
+REPLAY = incident("openai-2023-11-08-devday.yaml")
 CLOCK_0 = 5 * 3600 + 30 * 60
 """t = 0 is 05:30 PT."""
 
@@ -32,14 +31,7 @@ def at(clock: str) -> float:
     return h * 3600 + m * 60 - CLOCK_0
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario) -> RunResult:
-    return run(scenario)
+scenario, replay = replay_fixtures(REPLAY)
 
 
 def _actions(scenario: Scenario, *kinds: str) -> list[dict]:

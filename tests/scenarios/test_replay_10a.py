@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,21 +21,15 @@ from sim import run
 from sim.analysis import analyze
 from sim.observe.result import RunResult
 from sim.resilience.policies.balancing import Sticky
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "anthropic-2025-08-routing.yaml"
+REPLAY = incident("anthropic-2025-08-routing.yaml")
 STICKINESS = "load_balancers.router.balancing.stickiness"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario) -> RunResult:
-    return run(scenario)
+scenario, replay = replay_fixtures(REPLAY)
 
 
 @pytest.fixture(scope="module")

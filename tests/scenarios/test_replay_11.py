@@ -9,27 +9,19 @@ share of the proxy's round-robin rotation; after the rerouting, the survivors' s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "azure-2024-07-13-cleanup-job.yaml"
+REPLAY = incident("azure-2024-07-13-cleanup-job.yaml")
 RATE = "workload.clients.copilot-chat.arrival.rate_rps"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario) -> RunResult:
-    return run(scenario)
+scenario, replay = replay_fixtures(REPLAY)
 
 
 def _failed(result: RunResult, from_s: float, to_s: float = float("inf")) -> float:

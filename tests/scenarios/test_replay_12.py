@@ -8,16 +8,15 @@ scenarios/incidents/google-2025-06-12-config-push.yaml, on one seed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "google-2025-06-12-config-push.yaml"
+FILE = incident("google-2025-06-12-config-push.yaml")
 PUSH_S, DISABLED_S = 360.0, 360.0 + 2400.0  # 10:51 and 11:31 PDT
 LARGEST = "api-check-us-central-"
 
@@ -32,9 +31,7 @@ def _all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | N
     return max(last.values()) - t0_s if replicas and set(last) == replicas else None
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return run(load_scenario(FILE, {"run.duration_s": 3600.0}))
+scenario, replay = replay_fixtures(FILE, {"run.duration_s": 3600.0})
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,15 @@ replay is the same run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "aws-2021-12-07-internal-network.yaml"
+FILE = incident("aws-2021-12-07-internal-network.yaml")
 SURGE_S, SURGE_END_S = 1800.0, 2400.0  # 07:30 to 07:40 PST
 LIMIT_S, LIFTED_S = 8880.0, 23640.0  # 09:28 and 13:34 PST, published
 CAPACITY_RPS = 4 * 1 / 0.2
@@ -40,9 +39,7 @@ def _ok(res: RunResult, t0_s: float, t1_s: float = np.inf) -> float:
     return float(ts["outcome_success"][keep].sum() / max(1, ts["ended"][keep].sum()))
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return run(load_scenario(FILE))
+scenario, replay = replay_fixtures(FILE)
 
 
 def test_the_replay_runs_on_the_published_clock(replay):

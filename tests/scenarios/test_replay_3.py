@@ -7,21 +7,20 @@ scenarios/incidents/openai-2024-04-10-failover-control-plane.yaml, by overrides 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = (Path(__file__).resolve().parents[2] / "scenarios" / "incidents"
-        / "openai-2024-04-10-failover-control-plane.yaml")
+FILE = incident("openai-2024-04-10-failover-control-plane.yaml")
 OOM_S, TTL_S = 780.0, 120.0  # 10:58 PDT; the in-cluster DNS records' TTL
+SHORT = {"run.duration_s": 3000.0}
 
 
 def _replay(**changes) -> RunResult:
-    return run(load_scenario(FILE, {"run.duration_s": 3000.0, **changes}))
+    return run(load_scenario(FILE, {**SHORT, **changes}))
 
 
 def _first(res: RunResult, component: str, state: str) -> float | None:
@@ -35,9 +34,7 @@ def _success(res: RunResult, t0_s: float, t1_s: float) -> float:
     return float(ts["outcome_success"][keep].sum() / max(1, ts["ended"][keep].sum()))
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return _replay()
+scenario, replay = replay_fixtures(FILE, SHORT)
 
 
 def test_cluster_a_fails_traffic_fails_over_b_scales_up_and_its_own_control_plane_fails(replay):

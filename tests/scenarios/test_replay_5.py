@@ -10,28 +10,20 @@ runs it (wasted work, the herd sustains itself), below it every query is answere
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-08-16-restart-herd.yaml"
+REPLAY = incident("openai-2024-08-16-restart-herd.yaml")
 BLIP_S, BLIP_END_S = 480.0, 600.0
 RETRY = "pools.services.startup.retry"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def herd(scenario: Scenario) -> RunResult:
-    return run(with_changes(scenario, {"run.duration_s": 3300.0}))
+scenario, herd = replay_fixtures(REPLAY, {"run.duration_s": 3300.0}, name="herd")
 
 
 def _outage_end_s(result: RunResult, after_s: float) -> float:

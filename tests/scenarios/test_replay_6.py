@@ -11,7 +11,6 @@ overrides on one seed.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,9 @@ import pytest
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-11-25-namespace-labels.yaml"
+FILE = incident("openai-2024-11-25-namespace-labels.yaml")
 CHANGE_S = 900.0  # 10:15 PST
 SIZES = {"large-1": 30, "large-2": 26, "large-3": 24, "small-1": 12, "small-2": 10, "small-3": 8,
          "small-4": 6, "small-5": 6, "small-6": 6}
@@ -76,9 +76,7 @@ def _peak_error(res: RunResult, client: str, window_s: float = 600.0) -> float:
     return peak
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return run(load_scenario(FILE), record_requests=True)
+scenario, replay = replay_fixtures(FILE, record_requests=True)
 
 
 def test_only_the_three_largest_control_planes_are_overwhelmed_largest_first(replay):

@@ -7,16 +7,15 @@ TTL against a renewal formula) of scenarios/incidents/openai-2024-12-04-lb-confi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-12-04-lb-config-dns-cache.yaml"
+FILE = incident("openai-2024-12-04-lb-config-dns-cache.yaml")
 MISCONFIG_S, REVERTED_S = 1080.0, 1320.0  # 15:48, 15:52 PST
 CUT_S, RESTORED_S = 2220.0, 7620.0  # 16:07, 17:37
 LOOKUP_S, CLIENT_TIMEOUT_S, RATE_RPS = 30.0, 10.0, 3.0
@@ -36,9 +35,7 @@ def _shares(res: RunResult, t0_s: float, t1_s: float) -> dict[str, float]:
     return {k: float(np.mean(o == k)) for k in ("success", "server_error", "timeout")}
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return run(load_scenario(FILE), record_requests=True)
+scenario, replay = replay_fixtures(FILE, record_requests=True)
 
 
 def test_four_minutes_of_errors_then_normal_then_clients_giving_up_on_slow_lookups_then_back(replay):

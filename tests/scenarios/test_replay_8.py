@@ -7,16 +7,15 @@ scenario overrides of the same file on the same seed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-FILE = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-12-11-control-plane-dns.yaml"
+FILE = incident("openai-2024-12-11-control-plane-dns.yaml")
 DEPLOY_S = 720.0  # 15:12 PST
 TTL_S = 1200.0
 CAPACITY_OPS_S = 1000.0
@@ -33,9 +32,7 @@ def _first(res: RunResult, component: str, state: str, after_s: float = 0.0) -> 
                  and t.cause.kind == "mechanism" and t.t_s > after_s), None)
 
 
-@pytest.fixture(scope="module")
-def replay() -> RunResult:
-    return _replay()
+scenario, replay = replay_fixtures(FILE)
 
 
 CAPACITY_AT_S = 7440.0 + 1800.0  # the added API servers serve from 17:34

@@ -10,16 +10,16 @@ minutes), so a binomial interval over requests would be too narrow.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from sim import run
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2025-06-10-os-update.yaml"
+REPLAY = incident("openai-2025-06-10-os-update.yaml")
 
 
 def erlang_b(servers: int, offered_erlangs: float) -> float:
@@ -30,14 +30,7 @@ def erlang_b(servers: int, offered_erlangs: float) -> float:
     return b
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario) -> RunResult:
-    return run(scenario)
+scenario, replay = replay_fixtures(REPLAY)
 
 
 def _rejected_share(result: RunResult, from_s: float, to_s: float = math.inf) -> tuple[int, int]:
