@@ -102,6 +102,15 @@ class ConnectionSetup:
         """The database dropped every connection: setups in progress are void (they finish as wasted work)."""
         self.epoch += 1
 
+    def clear(self) -> None:
+        """Another machine takes over (a promoted standby): it has no setups in progress. Their callers give
+        up at their own timeout and retry; the void setups are neither completed nor wasted here."""
+        self.drop_all()
+        self._heap.clear()
+        if self._next is not None:
+            self._next.cancel()
+            self._next = None
+
     def report(self) -> dict[str, int]:
         return {"started": self.started, "completed": self.completed, "wasted": self.wasted,
                 "timeouts": self.timeouts}

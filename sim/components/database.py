@@ -70,16 +70,22 @@ class Database(HeldOutOfService):
         many were open. The port's verb for a connection surge; also what a restart or a promotion does."""
         if self.connections is None:
             return 0
-        dropped = self.established
-        self._epoch += 1
-        self.connections.drop_all()
-        self.established = 0
-        self.busy = 0
+        dropped = self._drop_all()
         if cause is not None:
             state = self.world.timeline.current.get(self.name, "healthy")
             self.world.set_state(self.name, state, cause, force=True)
         if self.available:
             self.reopen_pool()
+        return dropped
+
+    def _drop_all(self) -> int:
+        """Every open connection dropped (queries on them fail); how many were open."""
+        dropped = self.established
+        self._epoch += 1
+        if self.connections is not None:
+            self.connections.drop_all()
+        self.established = 0
+        self.busy = 0
         return dropped
 
     def reopen_pool(self) -> None:
@@ -97,9 +103,12 @@ class Database(HeldOutOfService):
 
     def promote(self, zone: str, holds: set[str], cause: Cause) -> None:
         """A standby in ``zone`` becomes the primary: held only by ``holds`` (outages of its zone), it
-        answers at once when there are none."""
+        answers at once when there are none. It starts with no setups in progress (the old primary's stay
+        behind, their callers time out and retry) and the callers' pooler opens its pool once, on it."""
         self.zone = zone
-        self.drop_connections()  # the callers' connections were to the old primary
+        if self.connections is not None:
+            self._drop_all()  # the callers' connections were to the old primary
+            self.connections.clear()  # another machine: none of the old primary's setups in progress
         self.holds.replace(holds)
         if holds:
             self.world.set_state(self.name, "down", cause, force=True)

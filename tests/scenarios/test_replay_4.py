@@ -73,12 +73,30 @@ def test_the_surge_makes_the_primary_unreachable_for_good_while_traffic_flows(sc
                for t in result.transitions)
 
 
+def _log(result: RunResult) -> dict[tuple[str, str], float]:
+    """(event, action name) -> first time, from the response log."""
+    out: dict[tuple[str, str], float] = {}
+    for e in result.summary["response"]["log"]:
+        out.setdefault((e["event"], e.get("action", "")), e["t_s"])
+    return out
+
+
+def _promotions(result: RunResult) -> list[float]:
+    return [t.t_s for t in result.transitions
+            if t.component == "primary-db" and t.cause.mechanism == "replica_promotion"]
+
+
+def _without_promotion(scenario: Scenario) -> dict:
+    return {"response.actions": [a.model_dump(exclude_unset=True) for a in scenario.response.actions
+                                 if a.kind != "failover"]}
+
+
 def test_blocking_all_traffic_then_ramping_it_back_recovers_the_primary(responded):
     """The published mitigation: with no traffic the callers' retries run out and the setups in progress
     finish; traffic coming back a share at a time opens connections well within the setup capacity."""
-    log = {e["event"]: e["t_s"] for e in reversed(responded.summary["response"]["log"])}
-    block, done = log["action starts"], log["action done"]
-    assert log["acknowledged"] < block
+    log = _log(responded)
+    block, done = log[("action starts", "block-and-ramp")], log[("action done", "block-and-ramp")]
+    assert min(t for (event, _), t in log.items() if event == "acknowledged") < block
     assert _success(responded, SURGE_S + 30, block) < 0.01  # unreachable until the traffic is blocked
     ts = responded.timeseries
     after = ts["t_s"] >= done
@@ -87,6 +105,60 @@ def test_blocking_all_traffic_then_ramping_it_back_recovers_the_primary(responde
     assert ts["outcome_rate_limited"][(ts["t_s"] >= block) & (ts["t_s"] < done)].sum() > 0  # the ramp's 429s
     status = [s["status"] for s in analyze(responded)["incident"]["status"]]
     assert status[:3] == ["Investigating", "Identified", "Monitoring"]
+
+
+def test_the_published_order_block_then_promote_during_the_block_then_ramp_back(scenario, responded):
+    """The secondary is promoted while the traffic is blocked, before the ramp's first step."""
+    assert scenario.topology.databases[0].replica is not None  # a standby to promote
+    log = _log(responded)
+    block = log[("action starts", "block-and-ramp")]
+    first_step = log[("action step", "block-and-ramp")]
+    promoted = _promotions(responded)
+    assert len(promoted) == 1
+    assert block < log[("action starts", "promote-secondary")] < promoted[0] < first_step
+    assert promoted[0] == log[("action done", "promote-secondary")]
+    assert "by operators (promote-secondary)" in next(
+        t.cause.detail for t in responded.transitions if t.cause.mechanism == "replica_promotion")
+    ts = responded.timeseries
+    blocked = (ts["t_s"] >= block + 30) & (ts["t_s"] < first_step)
+    assert ts["outcome_success"][blocked].sum() == 0 < ts["outcome_rate_limited"][blocked].sum()  # all turned away
+
+
+def _recovered_s(result: RunResult, block_s: float) -> float:
+    """The first bucket after the block in which every request let through is served."""
+    ts = result.timeseries
+    for t, ended, ok, limited in zip(ts["t_s"], ts["ended"], ts["outcome_success"], ts["outcome_rate_limited"],
+                                     strict=True):
+        if t >= block_s and ok > 0 and ok == ended - limited:
+            return float(t)
+    return float("inf")
+
+
+def test_the_block_is_the_fix_without_the_promotion_it_recovers_the_same(scenario, responded):
+    """In this model the promotion is not what ends it: the old primary has no state of its own left once
+    the traffic is blocked, so the replay without the promotion recovers in the same bucket."""
+    alone, _ = run_with_stack(with_changes(scenario, _without_promotion(scenario)))
+    assert not _promotions(alone)
+    block = _log(responded)[("action starts", "block-and-ramp")]
+    assert _recovered_s(responded, block) == _recovered_s(alone, block) < block + 400
+    assert _success(alone, _log(alone)[("action done", "block-and-ramp")]) > 0.99
+
+
+def test_promoting_with_the_traffic_flowing_brings_the_herd_back(scenario, responded):
+    """Why the promotion belongs in the block: a promotion drops every connection (they were to the old
+    primary) and the pooler reopens its 400 at once, the trigger again. During the block nothing else asks
+    for a connection and the burst runs out; the same promotion after the ramp, with the traffic flowing,
+    makes the primary unreachable again."""
+    after_ramp = _log(responded)[("action done", "block-and-ramp")] + 60
+    actions = [a.model_dump(exclude_unset=True) for a in scenario.response.actions]
+    late = [{k: v for k, v in a.items() if k not in ("after_alert", "delay_s")} | {"at_s": after_ramp}
+            if a["kind"] == "failover" else a for a in actions]
+    result, _ = run_with_stack(with_changes(scenario, {"response.actions": late}))
+    promoted = _promotions(result)
+    assert promoted and promoted[0] > after_ramp
+    assert _success(result, after_ramp - 60, after_ramp) > 0.99  # served from the ramp's end to the promotion
+    assert _success(result, promoted[0] + 30) < 0.01  # unreachable after it
+    assert _success(responded, after_ramp) > 0.99  # the replay, promoted during the block, stays served
 
 
 def test_failing_over_does_not_help_the_promoted_standby_gets_the_same_herd(scenario):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from sim.components.connections import ConnectionSetup
+from sim.components.database import Database
 from sim.engine.distributions import Deterministic, Sampler
+from sim.engine.timeline import Cause
 from sim.engine.world import World
 from sim.experiment.run import run_with_stack
 from sim.spec.loader import ScenarioError, parse_scenario
@@ -46,6 +48,24 @@ def test_a_caller_who_gives_up_fails_at_its_timeout_and_the_setup_still_runs():
     world.env.run(until=10)
     assert done == [(2.0, False)] * 3  # 3 s of shared work: every caller gave up at 2 s
     assert conn.report() == {"started": 3, "completed": 0, "wasted": 3, "timeouts": 3}
+
+
+def test_a_promoted_standby_starts_with_no_setups_in_progress_and_the_pooler_opens_its_pool_once():
+    """The standby is another machine: the old primary's setups in progress stay behind and the pooler opens
+    its pool_min connections on the new primary once (failed before: the old backlog kept the new primary's
+    processors busy, and a promotion while the primary answered opened the pool twice)."""
+    world, conn = setup(0, cpus=1, work_s=1.0, timeout_s=2.0)
+    query = Sampler(Deterministic(0.01), world.streams.get("db", "query"))
+    db = Database(world, "db", "zone-a", pool_size=100, queue_capacity=10, connect_timeout_s=1.0, service=query,
+                  connections=conn, pool_min=30)
+    db.drop_connections()  # the pooler reopens its 30 at once: 30 s of setup work on one processor
+    world.env.run(until=0.5)
+    assert conn.in_progress == 30
+    db.promote("zone-b", set(), Cause("mechanism", "db", "replica_promotion", "standby promoted"))
+    assert conn.in_progress == 30 and db.zone == "zone-b"  # the pooler's 30 on the new primary, nothing else
+    world.env.run(until=50)
+    assert db.established == 0 and conn.report()["completed"] == 0  # 30 at once take 30 s: all timed out
+    assert conn.report()["timeouts"] == 60  # the old primary's 30 and the new one's 30, each caller once
 
 
 def db_scenario(**connections) -> dict:
