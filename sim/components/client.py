@@ -236,17 +236,21 @@ class Client:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)
         if self.poison_probability and self._fault_u() < self.poison_probability:
             req.poison = True
-        self.world.metrics.arrival(now)
-        self.send(req)
+        self.world.metrics.arrival(now)  # counts its first attempt too
+        self._send(req, now)
         return req
 
     def send(self, req: Request) -> None:
-        """Send one attempt of a request."""
+        """Send another attempt of a request (a retry)."""
+        now = self.world.env.now
+        self.world.metrics.attempt(now)
+        self._send(req, now)
+
+    def _send(self, req: Request, now: float) -> None:
+        """Send one attempt of a request (counted by the caller)."""
         world = self.world
-        now = world.env.now
         req.attempts += 1
         att = Attempt(req, req.attempts, now, self._reply)
-        world.metrics.attempt(now)
         if self.throttle is not None and not self.throttle.admit():
             att.finished = True
             self._finish(req, "rejected", att)
@@ -270,7 +274,21 @@ class Client:
             if not self._resolve(now):
                 self._reply(att, "network_error")
                 return
-        self._dispatch(att)
+        selection = self.selection  # ``_dispatch``, inline (every attempt)
+        if selection is not None:
+            lb = selection.pick(req, self._u)
+        else:
+            balancers = self.balancers
+            lb = balancers[0] if len(balancers) == 1 else balancers[int(self._u() * len(balancers))]
+        latency = world.network.hop_s(self.zone, lb.zone, self.name, lb.name)
+        if latency < 0:
+            self._reply(att, "network_error")
+            return
+        if latency:
+            att.path_latency_s = latency
+            world.call_later(latency, lb.handle, att)
+        else:
+            lb.handle(att)
 
     def _resolve(self, now: float) -> bool:
         """Look the load balancers up (the answer is cached for the discovery TTL); False: no usable answer."""
@@ -321,13 +339,15 @@ class Client:
         att.finished = True
         if self.timeout_s is not None:
             self._ended_before_timeout()
-        if outcome in SERVED and att.request.trace_failed:
+        served = outcome in SERVED
+        if served and att.request.trace_failed:
             outcome = "server_error"  # the trace recorded a failure: the work was done, the answer is an error
+            served = False
         if self.retry is not None:
-            self.retry.attempt_ended(att.number, outcome in SERVED)
+            self.retry.attempt_ended(att.number, served)
         if self.throttle is not None:
             self.throttle.record(outcome)
-        if outcome in SERVED:
+        if served:
             req = att.request
             if att.t_first_token_s is not None:
                 req.ttft_s = att.t_first_token_s + att.path_latency_s - req.t_arrival_s

@@ -223,7 +223,16 @@ class LoadBalancer(HeldOutOfService):
         if server is None:
             att.reply(att, "no_healthy_upstream")
             return
-        self._send(att, server)
+        self.routed += 1  # ``_send``, inline (every attempt)
+        latency = self.world.network.hop_s(self.zone, server.zone, self.name, server.name)
+        if latency < 0:
+            att.reply(att, "network_error")
+            return
+        if latency:
+            att.path_latency_s += latency
+            self.world.call_later(latency, server.submit, att)
+        else:
+            server.submit(att)
 
     def _pick(self, att: Attempt) -> Any:
         if self.panic:

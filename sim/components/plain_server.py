@@ -84,8 +84,13 @@ class PlainServer(ServerBase):
             att.t_first_token_s = now
         if self.hung or self.error_probability or self.wrong_probability:
             self._served(att)
-        else:  # what ``_served`` does with no software fault, inline
-            self._reply(att, "success")
+        else:  # what ``_served`` and ``_reply`` do with no software fault, inline
+            self.outstanding -= 1
+            if self.load_watchers:
+                for watcher in self.load_watchers:
+                    watcher(self)
+            self.completed += 1
+            att.reply(att, "success")
         while waiting and self.busy < self.concurrency:
             nxt = waiting.popleft()
             if nxt.cancelled:

@@ -61,13 +61,17 @@ class MetricsRecorder:
         replica against its own share of the SLO. One list lookup per request ended after the first fault."""
 
     def arrival(self, t: float) -> None:
-        """A new request entered the system."""
+        """A new request entered the system, with its first attempt (sent at once: one call for both)."""
         b = int(t / self.bucket_s)
-        self.arrivals[b if b < self.n_buckets else self.n_buckets - 1] += 1
+        if b >= self.n_buckets:
+            b = self.n_buckets - 1
+        self.arrivals[b] += 1
         self.total_arrivals += 1
+        self.attempts[b] += 1
+        self.total_attempts += 1
 
     def attempt(self, t: float) -> None:
-        """A client sent an attempt (first try or retry)."""
+        """A client or a load balancer sent another attempt (a retry; ``arrival`` counts the first)."""
         b = int(t / self.bucket_s)
         self.attempts[b if b < self.n_buckets else self.n_buckets - 1] += 1
         self.total_attempts += 1
