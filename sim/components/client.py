@@ -338,7 +338,9 @@ class Client:
             return
         att.finished = True
         if self.timeout_s is not None:
-            self._ended_before_timeout()
+            ended = self._ended_early = self._ended_early + 1  # ended before its timeout (``_compact_pending``)
+            if ended >= 32 and 2 * ended >= len(self._pending):
+                self._compact_pending()
         served = outcome in SERVED
         if served and att.request.trace_failed:
             outcome = "server_error"  # the trace recorded a failure: the work was done, the answer is an error
@@ -378,15 +380,12 @@ class Client:
                 return
         self._timer_armed = False
 
-    def _ended_before_timeout(self) -> None:
-        """An attempt in the timeout FIFO ended early. Compact the FIFO once at least half of it may be ended
-        attempts: O(1) amortized per attempt, and memory follows the attempts in flight rather than the
-        send rate times the timeout."""
-        self._ended_early += 1
-        pending = self._pending
-        if self._ended_early >= 32 and 2 * self._ended_early >= len(pending):
-            self._pending = deque(a for a in pending if not a.finished)
-            self._ended_early = 0
+    def _compact_pending(self) -> None:
+        """Drop the ended attempts from the timeout FIFO. ``_reply`` counts the attempts that end before their
+        timeout and compacts once at least half of the FIFO may be ended attempts: O(1) amortized per attempt,
+        and memory follows the attempts in flight rather than the send rate times the timeout."""
+        self._pending = deque(a for a in self._pending if not a.finished)
+        self._ended_early = 0
 
     def _timed_out(self, att: Attempt) -> None:
         att.finished = True
