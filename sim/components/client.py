@@ -81,6 +81,8 @@ class Client:
         self._ended_early = 0
         self._timer_armed = False
         self._mix: tuple[list[str], list[float], UniformSampler] | None = None
+        self._record_outcome = world.metrics.outcome
+        """The one place a request's outcome is recorded (bound once: it is called for every request)."""
 
     # --- arrivals ----------------------------------------------------------------------------------
     def start_rate(self, rate_rps: float, steps: list[tuple[float, float]], gap: Sampler) -> None:
@@ -224,9 +226,7 @@ class Client:
         self._ids += 1
         user = int(self._u() * self.users)
         req = Request(self._ids, self.name, user, now, prompt_tokens if prompt_tokens > 1 else 1,
-                      output_tokens if output_tokens > 1 else 1)
-        req.priority = self.priority
-        req.trace_failed = trace_failed
+                      output_tokens if output_tokens > 1 else 1, self.priority, trace_failed)
         if row is not None:
             req.prefix_blocks, req.session, req.model = row
         if self._mix is not None and req.model is None:
@@ -432,7 +432,7 @@ class Client:
             self._current.pop(req.id, None)
         req.t_done_s = self.world.env.now
         wait = None if att.t_service_start_s is None else att.t_service_start_s - att.t_start_s
-        self.world.metrics.outcome(req, outcome, req.t_done_s, wait, att.server)
+        self._record_outcome(req, outcome, req.t_done_s, wait, att.server)
 
     @property
     def arrived(self) -> int:

@@ -79,7 +79,7 @@ class PlainServer(ServerBase):
             self.area_busy += dt * busy
             self._t_last = now
         self.busy = busy - 1
-        self.running.pop(att, None)
+        del self.running[att]  # there until now: a crash cancels this call before it drops the entry
         if att.t_first_token_s is None:
             att.t_first_token_s = now
         if self.hung or self.error_probability or self.wrong_probability:

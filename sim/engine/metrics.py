@@ -15,7 +15,9 @@ import numpy as np
 from sim.engine.histogram import N_BINS, THRESHOLDS, LogHistogram, quantile_from_counts
 from sim.engine.request import OUTCOME_INDEX, OUTCOMES, SUCCESS_OUTCOMES, Request
 
-_SERVED = frozenset(OUTCOME_INDEX[o] for o in SUCCESS_OUTCOMES)
+_N_SERVED = len(SUCCESS_OUTCOMES)
+"""Outcomes with an index below this are served (``OUTCOMES`` lists the success outcomes first)."""
+assert all(OUTCOME_INDEX[o] < _N_SERVED for o in SUCCESS_OUTCOMES)
 _WRONG = OUTCOME_INDEX["wrong_answer"]
 
 
@@ -115,7 +117,7 @@ class MetricsRecorder:
                     flags[2][user] = 1
                     if k:
                         flags[3][user] = 1
-        if k in _SERVED:
+        if k < _N_SERVED:
             # each value is binned once (a binary search) for its bucket's histogram and the whole run's
             hist = self._lat_hist.get(b)
             if hist is None:

@@ -36,7 +36,8 @@ class Request:
         "prefix_blocks", "session", "model",
     )
 
-    def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int):
+    def __init__(self, rid: int, client: str, user: int, t_arrival_s: float, prompt_tokens: int, output_tokens: int,
+                 priority: int = 0, trace_failed: bool = False):
         self.id = rid
         self.client = client
         self.user = user
@@ -48,10 +49,10 @@ class Request:
         self.outcome: str | None = None
         self.t_done_s = 0.0
         self.ttft_s: float | None = None
-        self.priority = 0
+        self.priority = priority
         self.poison = False
         """A poison request (poison_request fault): crashes any vulnerable server that receives it."""
-        self.trace_failed = False
+        self.trace_failed = trace_failed
         """The replayed trace recorded this request as failed: served work ends as a server error."""
         self.prefix_blocks: list[int] | None = None
         """Ids of the prompt's KV blocks from the trace (equal ids: reusable prefix), or None."""
