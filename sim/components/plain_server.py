@@ -55,7 +55,7 @@ class PlainServer(ServerBase):
             self.area_in_system += dt * (busy + len(waiting))
             self.area_busy += dt * busy
             self._t_last = now
-        if busy < self.concurrency:  # ``_start``, inline
+        if busy < self.concurrency:  # start its service (``_done`` does the same for the next in line)
             self.busy = busy + 1
             att.t_service_start_s = now
             self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
@@ -63,11 +63,6 @@ class PlainServer(ServerBase):
             waiting.append(att)
             if self.state != "healthy" or len(waiting) >= self._on_hi:
                 self._check_load()  # else it would do nothing
-
-    def _start(self, att: Attempt) -> None:
-        self.busy += 1
-        att.t_service_start_s = self.world.env.now
-        self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
 
     def _done(self, att: Attempt) -> None:
         now = self.world.env.now
@@ -96,7 +91,9 @@ class PlainServer(ServerBase):
             if nxt.cancelled:
                 self._reply(nxt, "cancelled")
                 continue
-            self._start(nxt)
+            self.busy += 1  # start its service (as ``_enqueue`` does)
+            nxt.t_service_start_s = now
+            self.running[nxt] = self.world.call_later(self.service() * self.slow_factor, self._done, nxt)
         if self.state != "healthy" or len(waiting) >= self._on_hi:
             self._check_load()  # else it would do nothing
 
