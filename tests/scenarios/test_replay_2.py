@@ -13,17 +13,17 @@ then) and run half an hour after it, to keep the suite cheap.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sim.experiment.run import run_with_stack
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2023-10-19-auth-cache.yaml"
+REPLAY = incident("openai-2023-10-19-auth-cache.yaml")
 SURGE_S = 120.0
 FIX_S = 16_380.0
 """21:15 PT (t = 0 is 16:42): the published fix."""
@@ -35,14 +35,8 @@ FIX_EARLY_S = 9_000.0
 """19:12: the fix variants scale the cache here, on the plateau."""
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
-
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario):
-    return run_with_stack(scenario, record_requests=True)
+scenario, replay = replay_fixtures(REPLAY, runner=run_with_stack, record_requests=True)
+"""The file as written, and its run with the stack (and one row per request)."""
 
 
 def _failure_share(result: RunResult, from_s: float, to_s: float = float("inf")) -> float:

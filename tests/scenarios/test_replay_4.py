@@ -9,34 +9,25 @@ that, or a connection limit below cpus x timeout / setup_s, lets every setup com
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sim.analysis import analyze
 from sim.experiment.run import run_with_stack
 from sim.observe.result import RunResult
-from sim.spec.loader import load_scenario, with_changes
+from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
+from tests.scenarios.replays import incident, replay_fixtures
 
-REPLAY = Path(__file__).resolve().parents[2] / "scenarios" / "incidents" / "openai-2024-06-04-database-connections.yaml"
+REPLAY = incident("openai-2024-06-04-database-connections.yaml")
 SURGE_S = 240.0
 CONNECTIONS = "databases.primary-db.connections"
-
-
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(REPLAY)
 
 
 NOBODY = {"response": None, "run.duration_s": 900.0}
 """Variants without the responders, 11 minutes after the surge: what the mechanisms do on their own."""
 
-
-@pytest.fixture(scope="module")
-def replay(scenario: Scenario):
-    """Nobody acting (the mechanisms alone)."""
-    return run_with_stack(with_changes(scenario, NOBODY))
+scenario, replay = replay_fixtures(REPLAY, NOBODY, runner=run_with_stack)
+"""The file as written, and its run with nobody acting (the mechanisms alone), with the stack."""
 
 
 @pytest.fixture(scope="module")
