@@ -63,6 +63,9 @@ class Database(HeldOutOfService):
         """Open connections (without ``connections``: always the whole pool)."""
         self._epoch = 0
         """Bumped when every connection is dropped: queries running on them fail."""
+        self._overloaded = False
+        """Whether the timeline may show it overloaded (set by ``_check_load``, the only one to make it so):
+        a query ending with nobody waiting checks the load only then."""
         world.set_state(name, "healthy", Cause("init", name, "initial", "deployed"))
 
     def drop_connections(self, cause: Cause | None = None) -> int:
@@ -125,20 +128,38 @@ class Database(HeldOutOfService):
         return back
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
-        """Same interface as a cache's: the user does not matter to a database."""
-        self.call(zone, on_done, *args)
+        """Same interface as a cache's: the user does not matter to a database (``call``, inline: the replicas'
+        path)."""
+        rtt, ok = self.world.network.call_s(zone, self.zone, self.available)
+        if not ok:
+            self._unanswered(rtt, on_done, args)
+        elif self.busy < self.established:
+            self.queries += 1
+            self.busy += 1  # ``_start``, inline
+            self.world.call_later(self.service() * self.slow_factor + rtt, self._done, on_done, args, self._epoch)
+        else:
+            self._queue_query(rtt, on_done, args)
 
     def call(self, zone: str, on_done: Callable[..., None], *args: Any) -> None:
-        """Run one query for a caller in ``zone``."""
-        rtt = 2 * self.world.network.latency_s(zone, self.zone)
-        if not self.available or not self.world.network.reachable(zone, self.zone):
-            self.failures += 1
-            self.world.call_later(rtt + self.connect_timeout_s if not self.available else rtt, on_done, *args, False)
-            return
-        self.queries += 1
-        if self.busy < self.established:
+        """Run one query for a caller in ``zone``: the round trip from its zone is added to the query time."""
+        rtt, ok = self.world.network.call_s(zone, self.zone, self.available)
+        if not ok:
+            self._unanswered(rtt, on_done, args)
+        elif self.busy < self.established:
+            self.queries += 1
             self._start(rtt, on_done, args)
-        elif self.connections is not None and self.established < self.pool_size:
+        else:
+            self._queue_query(rtt, on_done, args)
+
+    def _unanswered(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
+        """The database is down (the caller waits for its connect timeout) or out of reach: the query fails."""
+        self.failures += 1
+        self.world.call_later(rtt + self.connect_timeout_s if not self.available else rtt, on_done, *args, False)
+
+    def _queue_query(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
+        """A query that found every open connection busy: open one if the pool may grow, else wait for one."""
+        self.queries += 1
+        if self.connections is not None and self.established < self.pool_size:
             self._open(1, rtt, on_done, args)  # refused while setups fill the rest: "too many connections"
         else:
             self.call_waiting(rtt, on_done, args)
@@ -201,7 +222,8 @@ class Database(HeldOutOfService):
             on_done(*args, False)
             return
         self.busy -= 1
-        self._serve_waiting()
+        if self.waiting or self._overloaded:
+            self._serve_waiting()  # else it would do nothing
         on_done(*args, True)
 
     def _serve_waiting(self) -> None:
@@ -232,9 +254,13 @@ class Database(HeldOutOfService):
             detail, parents, loads = self._load_cause(f"{q} queries waiting")
             self.world.set_state(self.name, "overloaded",
                                  Cause("mechanism", self.name, "connection_pool", detail, parents, loads))
+            self._overloaded = True
         elif state == "overloaded" and q <= self.queue_capacity // 2:
             self.world.set_state(self.name, "healthy",
                                  Cause("mechanism", self.name, "connection_pool", f"wait queue drained to {q}"))
+            self._overloaded = False
+        elif state != "overloaded":
+            self._overloaded = False
 
     def _load_cause(self, what: str) -> tuple[str, tuple[int, ...], tuple[Load, ...]]:
         """Who fills the pool (asked at the change only): the callers whose queries wait — their latest

@@ -47,10 +47,22 @@ class _Running:
 class LLMServer(ServerBase):
     """Continuous-batching LLM server (see module docstring for the time model)."""
 
+    __slots__ = (
+        "spec", "_prefill_base_s", "_prefill_per_token_s", "_decode_base_s", "_decode_per_seq_s",
+        "_decode_per_context_token_s", "max_batch", "_kv_capacity", "_slow", "_heap", "_order", "_seq", "batch",
+        "_s", "_g", "_timer", "_busy", "_epoch", "_cut", "_prefilling", "_cancel_pending", "preemptions",
+        "prefix_cache",
+    )
+
     def __init__(self, world: World, name: str, pool: str, zone: str, spec: LLMServerSpec, **wiring: Any):
         """``wiring``: the keyword arguments of ``ServerBase`` (dependency, dependency_calls, policies)."""
         super().__init__(world, name, pool, zone, spec.queue_capacity, spec.model_load_s, **wiring)
         self.spec = spec
+        self._prefill_base_s = spec.prefill_base_s  # the time model's constants, read by the scheduler
+        self._prefill_per_token_s = spec.prefill_per_token_s
+        self._decode_base_s = spec.decode_base_s
+        self._decode_per_seq_s = spec.decode_per_seq_s
+        self._decode_per_context_token_s = spec.decode_per_context_token_s
         self.max_batch = spec.max_batch_size
         self.kv_capacity = spec.kv_cache_tokens
         self.waiting = self._new_waiting_queue()
@@ -181,66 +193,72 @@ class LLMServer(ServerBase):
 
     def _next(self) -> None:
         """At an iteration boundary: admit and prefill, or run a decode epoch, or go idle."""
-        spec = self.spec
         slow = self._slow  # the properties' fields: no property call on the hot path
         self._epoch = None
         self._cut = False
-        admitted: list[Attempt] = []
-        used = self._s + self.batch * self._g
-        tokens = 0
         waiting = self.waiting
-        while waiting and self.batch + len(admitted) < self.max_batch:
-            att = waiting[0]
-            if att.cancelled:
-                waiting.popleft()
-                self._reply(att, "cancelled")
-                continue
-            need = att.request.prompt_tokens + att.generated + 1
-            if used + need > self._kv_capacity:
-                if self.batch == 0 and not admitted:
+        batch = self.batch
+        if waiting and batch < self.max_batch:
+            admitted: list[Attempt] = []
+            used = self._s + batch * self._g
+            tokens = 0
+            room = self.max_batch - batch
+            kv_capacity = self._kv_capacity
+            while waiting and len(admitted) < room:
+                att = waiting[0]
+                if att.cancelled:
                     waiting.popleft()
-                    self._reply(att, "rejected")  # can never fit in this KV cache
+                    self._reply(att, "cancelled")
                     continue
-                break
-            waiting.popleft()
-            admitted.append(att)
-            used += need
-            tokens += need - 1
-            if self.prefix_cache is not None:
-                tokens -= self._cached_tokens(att)
-        if admitted:
-            self._busy = True
-            self._prefilling = admitted
-            dt = (spec.prefill_base_s + spec.prefill_per_token_s * tokens) * slow
-            now = self.world.env.now
-            for att in admitted:
-                if att.t_service_start_s is None:
-                    att.t_service_start_s = now
-            self._timer = self.world.call_later(dt, self._prefill_done)
-            return
-        if self.batch == 0:
+                need = att.request.prompt_tokens + att.generated + 1
+                if used + need > kv_capacity:
+                    if batch == 0 and not admitted:
+                        waiting.popleft()
+                        self._reply(att, "rejected")  # can never fit in this KV cache
+                        continue
+                    break
+                waiting.popleft()
+                admitted.append(att)
+                used += need
+                tokens += need - 1
+                if self.prefix_cache is not None:
+                    tokens -= self._cached_tokens(att)
+            if admitted:
+                self._busy = True
+                self._prefilling = admitted
+                dt = (self._prefill_base_s + self._prefill_per_token_s * tokens) * slow
+                world = self.world
+                now = world.env.now
+                for att in admitted:
+                    if att.t_service_start_s is None:
+                        att.t_service_start_s = now
+                self._timer = world.call_later(dt, self._prefill_done)
+                return
+        if batch == 0:
             self._busy = False
             return
         g = self._g
+        heap = self._heap
         while True:
-            heap = self._heap
             while heap[0][2].gone:
                 heapq.heappop(heap)
             k_finish = heap[0][0] - g
-            context = self._s + self.batch * g
-            k_memory = (self._kv_capacity - context) // self.batch
-            if k_memory >= 1 or self.batch == 1:
+            context = self._s + batch * g
+            k_memory = (self._kv_capacity - context) // batch
+            if k_memory >= 1 or batch == 1:
                 break
             self._preempt_youngest()
-            if self.batch == 0:
+            batch = self.batch
+            if batch == 0:
                 self._next()
                 return
-        k = k_finish if self.batch == 1 else min(k_finish, k_memory)
-        a = (spec.decode_base_s + spec.decode_per_seq_s * self.batch + spec.decode_per_context_token_s * context) * slow
-        c2 = spec.decode_per_context_token_s * self.batch * slow
+        k = k_finish if batch == 1 else min(k_finish, k_memory)
+        a = (self._decode_base_s + self._decode_per_seq_s * batch + self._decode_per_context_token_s * context) * slow
+        c2 = self._decode_per_context_token_s * batch * slow
         self._busy = True
-        self._epoch = (self.world.env.now, k, a, c2)
-        self._timer = self.world.call_later(k * a + c2 * k * (k - 1) / 2, self._epoch_done, k)
+        world = self.world
+        self._epoch = (world.env.now, k, a, c2)
+        self._timer = world.call_later(k * a + c2 * k * (k - 1) / 2, self._epoch_done, k)
 
     def _cut_epoch(self) -> None:
         """End the running epoch at the next iteration boundary so waiting work can join."""
@@ -266,12 +284,18 @@ class LLMServer(ServerBase):
         g = self._g
         heap = self._heap
         while heap and (heap[0][2].gone or heap[0][0] <= g):
-            _, _, run = heapq.heappop(heap)
+            run = heapq.heappop(heap)[2]
             if run.gone:
                 continue
             self._remove(run)
-            run.att.generated = run.att.request.output_tokens
-            self._served(run.att)
+            att = run.att
+            att.generated = att.request.output_tokens
+            if self.hung or self.error_probability or self.wrong_probability or self.load_watchers:
+                self._served(att)
+            else:  # ``_served`` and ``_reply`` of a success, inline (every request)
+                self.outstanding -= 1
+                self.completed += 1
+                att.reply(att, "success")
         if self._cancel_pending:
             self._cancel_pending = False
             for run in self._order:
@@ -286,6 +310,8 @@ class LLMServer(ServerBase):
         now = self.world.env.now
         admitted, self._prefilling = self._prefilling, []
         g = self._g
+        heap = self._heap
+        order = self._order
         for att in admitted:
             if att.cancelled:
                 self._reply(att, "cancelled")
@@ -294,16 +320,18 @@ class LLMServer(ServerBase):
                 att.t_first_token_s = now
             gen0 = att.generated + 1
             att.generated = gen0
-            remaining = att.request.output_tokens - gen0
+            req = att.request
+            remaining = req.output_tokens - gen0
             if remaining <= 0:
                 self._served(att)
                 continue
-            run = _Running(att, att.request.prompt_tokens + gen0, g, g + remaining, gen0)
+            ctx0 = req.prompt_tokens + gen0
+            run = _Running(att, ctx0, g, g + remaining, gen0)
             self._seq += 1
-            heapq.heappush(self._heap, (run.finish_g, self._seq, run))
-            self._order.append(run)
+            heapq.heappush(heap, (g + remaining, self._seq, run))
+            order.append(run)
             self.batch += 1
-            self._s += run.ctx0 - g
+            self._s += ctx0 - g
         self._next()
         if self.state != "healthy" or len(self.waiting) >= self._on_hi:
             self._check_load()  # else it would do nothing

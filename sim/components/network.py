@@ -93,6 +93,16 @@ class Network:
             return -1.0
         return self.latency_s(zone_a, zone_b)
 
+    def call_s(self, zone_a: str | None, zone_b: str | None, answering: bool) -> tuple[float, bool]:
+        """A call and its answer between two zones (a database query): (the round trip, twice the one-way
+        latency of ``latency_s``; whether the call gets through). Whether it does is drawn only for an
+        ``answering`` callee (``reachable``, after the latency's draws, as two separate calls would draw).
+        One call and one lookup when nothing is impaired."""
+        if not (self.partitioned or self.blocked or self._loss or self._extra):
+            return (0.0 if zone_a is None or zone_b is None else 2 * self._latency[(zone_a, zone_b)]), answering
+        rtt = 2 * self.latency_s(zone_a, zone_b)
+        return rtt, answering and self.reachable(zone_a, zone_b)
+
     def lossy(self, zone_a: str | None, zone_b: str | None) -> bool:
         """Whether a hop between these zones loses packets (then each hop draws from the loss stream)."""
         return bool(self._loss) and zone_a is not None and zone_b is not None and (zone_a, zone_b) in self._loss

@@ -44,6 +44,18 @@ class ServerBase:
     kind = "server"
     effect_names: tuple[str, ...] = SERVER_EFFECTS
 
+    __slots__ = (
+        "world", "name", "pool", "zone", "queue_capacity", "model_load_s", "peers", "ejections", "policies",
+        "breaker", "dependency", "dependency_calls", "_calls_dependency", "_dependency_name", "_on_dependency",
+        "state", "serving", "incarnation", "outstanding", "load_watchers", "probe_watchers", "in_dependency",
+        "slow_factor", "error_probability", "wrong_probability", "hung", "poison_restart_s", "poison_vulnerable",
+        "_memory_watch", "stuck", "coin", "admission", "startup", "life", "memory", "effects", "_on_hi", "_on_lo",
+        "_overloaded_by", "completed", "failed", "server_errors", "models", "waiting", "__dict__",
+    )
+    """A replica's fields in slots: one compact block per replica instead of a dictionary of some 60 keys each
+    (a fleet of thousands touches one replica per event, so its size is memory traffic). ``__dict__`` stays
+    for what a subclass or a test adds."""
+
     def __init__(self, world: World, name: str, pool: str, zone: str, queue_capacity: int, model_load_s: float,
                  *, dependency: Any = None, dependency_calls: int = 0, policies: ServerPolicies | None = None):
         self.world = world
@@ -53,6 +65,8 @@ class ServerBase:
         self.queue_capacity = queue_capacity
         self.model_load_s = model_load_s
         self.peers: list[str] = []
+        self.models: frozenset[str] | None = None
+        """The models its pool serves (None: any); set by the assembly."""
         self.ejections: dict[str, int] = {}
         """Load balancer name → the transition that took this replica out of its rotation (for blame)."""
         self.policies = policies or ServerPolicies()
@@ -63,6 +77,10 @@ class ServerBase:
             self.breaker = dependency.breaker
         self.dependency = dependency
         self.dependency_calls = dependency_calls
+        self._calls_dependency = dependency is not None and dependency_calls > 0
+        self._dependency_name = None if dependency is None else dependency.name
+        self._on_dependency = self._dependency_done
+        """The bound callback handed to the dependency (made once, not per call)."""
         self.state = "healthy"
         """Written by the lifecycle only (with ``serving`` and ``incarnation``)."""
         self.serving = True
@@ -89,7 +107,8 @@ class ServerBase:
         """Mirrors ``memory.watching`` for the request path (the memory model sets it)."""
         self.stuck: list[Attempt] = []
         """Attempts a hung server finished computing but never answers (only a crash or timeout ends them)."""
-        self.coin = UniformSampler(world.streams.get(name, "faults"))
+        self.coin = UniformSampler(world.streams.lazy(name, "faults"))
+        """Coin flips of software faults (error and wrong-answer shares): its stream is made at the first flip."""
         self.admission: Any = None
         """The waiting queue when a queue discipline other than the plain bounded FIFO was declared, else None."""
         self.startup: Any = None
@@ -296,13 +315,14 @@ class ServerBase:
                 watcher(self)
         if self._memory_watch:
             self.memory.on_request()
-        if self.dependency is not None and self.dependency_calls > 0:
-            if self.world.network.cut(self.name, self.dependency.name):
+        if self._calls_dependency:
+            blocked = self.world.network.blocked  # ``network.cut``, inline: a partition between the two of them
+            if blocked and frozenset((self.name, self._dependency_name)) in blocked:
                 self._reply(att, "dependency_error")
                 return
             self.in_dependency[att] = None
             self.dependency.call_for(
-                att.request.user, self.zone, self._dependency_done, att, self.dependency_calls, self.incarnation
+                att.request.user, self.zone, self._on_dependency, att, self.dependency_calls, self.incarnation
             )
         else:
             self._enqueue(att)
@@ -316,7 +336,7 @@ class ServerBase:
             return
         if calls_left > 1:
             user = att.request.user
-            self.dependency.call_for(user, self.zone, self._dependency_done, att, calls_left - 1, incarnation)
+            self.dependency.call_for(user, self.zone, self._on_dependency, att, calls_left - 1, incarnation)
             return
         self.in_dependency.pop(att, None)
         if att.cancelled:

@@ -23,6 +23,19 @@ RUN_THRESHOLDS = (100_000, 50, 50)
 
 
 @contextmanager
+def building_gc() -> Iterator[None]:
+    """Raise the collection thresholds while the stack is built, then restore them. Nearly everything a build
+    allocates lives for the whole run, so collections during it only re-scan the growing stack (at 2048
+    replicas they took about a third of the build); ``tuned_gc`` freezes it once built."""
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+@contextmanager
 def tuned_gc() -> Iterator[None]:
     """Freeze what exists now and raise the collection thresholds until the block ends; then restore both."""
     before = gc.get_threshold()

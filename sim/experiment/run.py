@@ -9,7 +9,7 @@ import numpy as np
 
 from sim.assembly import Stack, build_stack, topology_graph
 from sim.engine.world import World
-from sim.experiment.gc_tuning import tuned_gc
+from sim.experiment.gc_tuning import building_gc, tuned_gc
 from sim.faults import schedule_faults
 from sim.observe.result import RunResult, collect
 from sim.response import start_response
@@ -35,10 +35,11 @@ def run_with_stack(scenario: Scenario, seed: int | None = None, *, record_reques
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     spec = scenario.run
     world = World(seed, spec.duration_s, spec.bucket_s, spec.warmup_s, record_requests)
-    graph = topology_graph(scenario)
-    stack = build_stack(scenario, world)
-    schedule_faults(scenario, stack, world)
-    responders = start_response(scenario, world, stack, seed)
+    with building_gc():
+        graph = topology_graph(scenario)
+        stack = build_stack(scenario, world)
+        schedule_faults(scenario, stack, world)
+        responders = start_response(scenario, world, stack, seed)
     if responders is not None:
         stack.mechanisms["response"] = responders
     with tuned_gc():

@@ -147,7 +147,11 @@ class PowerOfChoices:
 
     def pick(self, candidates: list[Any], attempt: Any) -> Any:
         n = len(candidates)
-        best = candidates[int(self._u() * n)]
+        u = self._u
+        best = candidates[int(u() * n)]
+        if self.choice_count == 2:  # the default, without the loop
+            other = candidates[int(u() * n)]
+            return other if other.outstanding < best.outstanding else best
         for _ in range(self.choice_count - 1):
             other = candidates[int(self._u() * n)]
             if other.outstanding < best.outstanding:

@@ -79,6 +79,9 @@ class RetryPolicy:
         self.tokens = spec.token_bucket.max_tokens if spec.token_bucket is not None else 0.0
         self.denied = 0
         """Retries refused by the budget or the token bucket."""
+        self._limited = self.budget is not None or self.bucket is not None
+        self._waits: dict[int, tuple[float, float]] = {}
+        """Attempt number → (its capped wait, the previous attempt's): computed once each."""
 
     def attempt_started(self, attempt_number: int) -> None:
         """An attempt left the holder (number 1 is the first try)."""
@@ -114,7 +117,7 @@ class RetryPolicy:
         """Whether attempt ``attempt_number`` (1-based) that failed with ``reason`` is retried."""
         if attempt_number >= self.spec.max_attempts or reason in NOT_RETRIED:
             return False
-        if not self.allowed():
+        if self._limited and not self.allowed():
             self.denied += 1
             return False
         return True
@@ -125,7 +128,12 @@ class RetryPolicy:
         Decorrelated jitter needs the previous wait; it is taken as the un-jittered wait of the
         previous attempt (so the policy keeps no per-request state).
         """
-        s = self.spec
-        wait = min(s.backoff_cap_s, s.backoff_base_s * s.multiplier ** (attempt_number - 1))
-        previous = min(s.backoff_cap_s, s.backoff_base_s * s.multiplier ** max(0, attempt_number - 2))
-        return self._jitter(wait, self._uniform, previous, s)
+        waits = self._waits.get(attempt_number)
+        if waits is None:
+            s = self.spec
+            wait = min(s.backoff_cap_s, s.backoff_base_s * s.multiplier ** (attempt_number - 1))
+            previous = min(s.backoff_cap_s, s.backoff_base_s * s.multiplier ** max(0, attempt_number - 2))
+            waits = self._waits[attempt_number] = (wait, previous)
+        if self._jitter is _full_jitter:  # the default, inline
+            return waits[0] * self._uniform()
+        return self._jitter(waits[0], self._uniform, waits[1], self.spec)
