@@ -11,7 +11,7 @@ import math
 from collections import deque
 from typing import Any
 
-from sim.components.deadlines import attempt_deadline_s, retry_fits
+from sim.components.deadlines import attempt_deadline_s
 from sim.components.effects import Effects
 from sim.components.lifecycle import Holds
 from sim.components.policies import ClientPolicies, Retry
@@ -405,7 +405,8 @@ class Client:
         if retry is not None and retry.should_retry(reason, att.number):
             backoff_s = retry.backoff_s(att.number)
             world = self.world
-            if retry_fits(world.env.now, backoff_s, req.t_arrival_s, self.overall_timeout_s):
+            overall_s = self.overall_timeout_s  # ``retry_fits``, inline (every retry)
+            if overall_s is None or world.env.now + backoff_s < req.t_arrival_s + overall_s:
                 self.retry_trail.retried(world.env.now, self._ids, att.server, world.timeline)
                 world.call_later(backoff_s, self.send, req)
                 return

@@ -144,8 +144,9 @@ class LLMServer(ServerBase):
             and self._s + self.batch * self._g + att.request.prompt_tokens + att.generated + 1 <= self._kv_capacity
         ):
             self._cut_epoch()
-        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
-            self._check_load()  # else it would do nothing
+        q = len(self.waiting)  # ``_check_load`` acts only on these conditions: else it is not called
+        if q >= self._on_hi if self.state == "healthy" else (q <= self._on_lo and self.state == "overloaded"):
+            self._check_load()
 
     def _cancel(self, att: Attempt) -> None:
         self._cancel_pending = True
@@ -303,8 +304,9 @@ class LLMServer(ServerBase):
                     self._remove(run)
                     self._reply(run.att, "cancelled")
         self._next()
-        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
-            self._check_load()  # else it would do nothing
+        q = len(self.waiting)  # ``_check_load`` acts only on these conditions: else it is not called
+        if q >= self._on_hi if self.state == "healthy" else (q <= self._on_lo and self.state == "overloaded"):
+            self._check_load()
 
     def _prefill_done(self) -> None:
         now = self.world.env.now
@@ -333,8 +335,9 @@ class LLMServer(ServerBase):
             self.batch += 1
             self._s += ctx0 - g
         self._next()
-        if self.state != "healthy" or len(self.waiting) >= self._on_hi:
-            self._check_load()  # else it would do nothing
+        q = len(self.waiting)  # ``_check_load`` acts only on these conditions: else it is not called
+        if q >= self._on_hi if self.state == "healthy" else (q <= self._on_lo and self.state == "overloaded"):
+            self._check_load()
 
     def _remove(self, run: _Running) -> None:
         run.gone = True
