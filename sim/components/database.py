@@ -129,14 +129,13 @@ class Database(HeldOutOfService):
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
         """Same interface as a cache's: the user does not matter to a database (``call``, inline: the replicas'
-        path)."""
+        path, one call fewer per query)."""
         rtt, ok = self.world.network.call_s(zone, self.zone, self.available)
         if not ok:
             self._unanswered(rtt, on_done, args)
         elif self.busy < self.established:
             self.queries += 1
-            self.busy += 1  # ``_start``, inline
-            self.world.call_later(self.service() * self.slow_factor + rtt, self._done, on_done, args, self._epoch)
+            self._start(rtt, on_done, args)
         else:
             self._queue_query(rtt, on_done, args)
 
