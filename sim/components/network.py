@@ -39,6 +39,12 @@ class Network:
     def __init__(self, spec: NetworkSpec, zones: list[str]):
         self.zones = list(zones)
         self._latency: dict[tuple[str, str], float] = {}
+        self.one_way_s = self._latency
+        """Base one-way latency per directed zone pair (read only): what a hop costs while ``unimpaired``."""
+        self.unimpaired = True
+        """Nothing impaired (no added latency, loss or partition): a hop between two zones costs its base
+        latency and always gets through. Kept by ``_rebuild``, the only place impairments change, so a
+        caller may test this one attribute instead of the four impairment tables."""
         for a in zones:
             for b in zones:
                 ms = spec.same_zone_latency_ms if a == b else spec.cross_zone_latency_ms
@@ -87,7 +93,7 @@ class Network:
               name_b: str | None = None) -> float:
         """One hop: -1.0 when it does not get through (``reachable``), else its latency (``latency_s``), with
         the same draws in the same order; one call and one lookup when nothing is impaired."""
-        if not (self.partitioned or self.blocked or self._loss or self._extra):
+        if self.unimpaired:
             return 0.0 if zone_a is None or zone_b is None else self._latency[(zone_a, zone_b)]
         if not self.reachable(zone_a, zone_b, name_a, name_b):
             return -1.0
@@ -98,7 +104,7 @@ class Network:
         latency of ``latency_s``; whether the call gets through). Whether it does is drawn only for an
         ``answering`` callee (``reachable``, after the latency's draws, as two separate calls would draw).
         One call and one lookup when nothing is impaired."""
-        if not (self.partitioned or self.blocked or self._loss or self._extra):
+        if self.unimpaired:
             return (0.0 if zone_a is None or zone_b is None else 2 * self._latency[(zone_a, zone_b)]), answering
         rtt = 2 * self.latency_s(zone_a, zone_b)
         return rtt, answering and self.reachable(zone_a, zone_b)
@@ -165,3 +171,4 @@ class Network:
         self._loss = {k: Loss(1.0 - survive[k], v.rto_s, v.max_retransmits, v.fail_p) for k, v in first.items()}
         self.partitioned = {pair for kind, pair in self._partitions.values() if kind == "zones"}
         self.blocked = {pair for kind, pair in self._partitions.values() if kind == "components"}
+        self.unimpaired = not (self.partitioned or self.blocked or self._loss or self._extra)

@@ -316,8 +316,8 @@ class ServerBase:
         if self._memory_watch:
             self.memory.on_request()
         if self._calls_dependency:
-            blocked = self.world.network.blocked  # ``network.cut``, inline: a partition between the two of them
-            if blocked and frozenset((self.name, self._dependency_name)) in blocked:
+            network = self.world.network  # ``network.cut``, inline: a partition between the two of them
+            if not network.unimpaired and network.cut(self.name, self._dependency_name):
                 self._reply(att, "dependency_error")
                 return
             self.in_dependency[att] = None

@@ -535,7 +535,7 @@ def test_partition_gives_network_error():
     sc = scenario(topology={"pools": [pool(zones=["b"])]})
     world = World(1, 100.0, 1.0, 0.0, record_requests=True)
     build_stack(sc, world)
-    world.network.partitioned.add(frozenset(("a", "b")))
+    world.network.partition("cut", "a", "b", components=False)
     world.env.run(until=100.0)
     assert {r[5] for r in world.metrics.records} == {"network_error"}
 

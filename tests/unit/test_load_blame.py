@@ -99,7 +99,7 @@ class _Caller:
 def test_a_saturated_database_names_the_callers_whose_queries_wait():
     world = World(seed=1, duration_s=100.0, bucket_s=1.0, warmup_s=0.0)
     world.network = SimpleNamespace(latency_s=lambda a, b: 0.0, reachable=lambda a, b: True, cut=lambda a, b: False,
-                                    call_s=lambda a, b, answering: (0.0, answering), blocked=set())
+                                    call_s=lambda a, b, answering: (0.0, answering), unimpaired=True)
     db = Database(world, "store", "z", pool_size=1, queue_capacity=3, connect_timeout_s=50.0,
                   service=Sampler(Deterministic(10.0), np.random.default_rng(0)))
     callers = [_Caller(f"svc-{i}") for i in range(4)]

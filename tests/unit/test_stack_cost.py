@@ -103,3 +103,26 @@ def test_the_build_runs_under_the_raised_collector_thresholds(monkeypatch):
     run(scenario())
     assert seen == [RUN_THRESHOLDS]
     assert gc.get_threshold() == before
+
+
+def test_the_network_says_in_one_attribute_whether_anything_is_impaired():
+    from sim.components.network import Loss
+    from sim.spec.topology import NetworkSpec
+
+    network = Network(NetworkSpec(), ["a", "b"])
+    assert network.unimpaired and network.hop_s("a", "b") == network.one_way_s[("a", "b")]
+    impairments = {"slow": lambda: network.impair("slow", ["a"], added_s=0.05),
+                   "lossy": lambda: network.impair("lossy", ["a", "b"], loss=Loss(0.1, 0.2, 3, 0.5)),
+                   "zones": lambda: network.partition("zones", "a", "b", components=False),
+                   "pair": lambda: network.partition("pair", "x", "y", components=True)}
+    for fault_id, impair in impairments.items():
+        impair()
+        assert not network.unimpaired
+        network.clear(fault_id)
+        assert network.unimpaired
+    for impair in impairments.values():
+        impair()
+    for fault_id in impairments:
+        assert not network.unimpaired  # one fault's end leaves the others' impairments
+        network.clear(fault_id)
+    assert network.unimpaired
