@@ -9,7 +9,10 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from heapq import heappush
 from typing import Any
+
+from simpy.events import NORMAL
 
 from sim.components.deadlines import attempt_deadline_s
 from sim.components.effects import Effects
@@ -19,7 +22,9 @@ from sim.engine.blame import RetryTrail
 from sim.engine.distributions import Exponential, Sampler, UniformSampler
 from sim.engine.request import SERVED, Attempt, Request
 from sim.engine.traces import Trace, replay_period_s
-from sim.engine.world import World
+from sim.engine.world import DUE, World
+
+_new = object.__new__
 
 
 class Client:
@@ -83,6 +88,10 @@ class Client:
         self._mix: tuple[list[str], list[float], UniformSampler] | None = None
         self._record_outcome = world.metrics.outcome
         """The one place a request's outcome is recorded (bound once: it is called for every request)."""
+        self._record_arrival = world.metrics.arrival
+        """Counts a new request and its first attempt (bound once, as ``_record_outcome``)."""
+        self._reply_to_me = self._reply
+        """Every attempt's ``reply`` (bound once, not once per attempt)."""
 
     # --- arrivals ----------------------------------------------------------------------------------
     def start_rate(self, rate_rps: float, steps: list[tuple[float, float]], gap: Sampler) -> None:
@@ -108,7 +117,7 @@ class Client:
     def _schedule_next(self) -> None:
         rate = self._rate * self.rate_multiplier
         if rate > 0:
-            self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
+            self._arrival = self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
 
     def _effect_changed(self, name: str, value: float) -> None:
         if name == "arrival_rate":
@@ -153,7 +162,13 @@ class Client:
         self.arrive(int(self.prompt()), int(self.output()))
         rate = self._rate * self.rate_multiplier  # ``_schedule_next``, inline
         if rate > 0:
-            self.world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
+            world = self.world
+            if epoch == self._epoch:  # the timer that just fired (this epoch's only one) goes back on the heap
+                timer = self._arrival  # for the next arrival: ``call_later`` without a new Timer or call
+                timer.callbacks = DUE
+                heappush(world._queue, (world.env.now + self._gap() / rate, NORMAL, next(world._eid), timer))
+            else:  # the arrival itself changed the rate (it scheduled the new epoch's stream): as before
+                self._arrival = world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
 
     def start_trace(self, trace: Trace, time_scale: float, loop: bool, use_trace_tokens: bool) -> None:
         """Replay a trace: arrival offsets scaled by ``time_scale``; tokens from the trace or the samplers."""
@@ -225,8 +240,24 @@ class Client:
         now = self.world.env.now
         self._ids += 1
         user = int(self._u() * self.users)
-        req = Request(self._ids, self.name, user, now, prompt_tokens if prompt_tokens > 1 else 1,
-                      output_tokens if output_tokens > 1 else 1, self.priority, trace_failed)
+        req = _new(Request)  # ``Request.__init__``, inline (every request): every field, in its order
+        req.id = self._ids
+        req.client = self.name
+        req.user = user
+        req.t_arrival_s = now
+        req.prompt_tokens = prompt_tokens if prompt_tokens > 1 else 1
+        req.output_tokens = output_tokens if output_tokens > 1 else 1
+        req.attempts = 0
+        req.done = False
+        req.outcome = None
+        req.t_done_s = 0.0
+        req.ttft_s = None
+        req.priority = self.priority
+        req.poison = False
+        req.trace_failed = trace_failed
+        req.prefix_blocks = None
+        req.session = None
+        req.model = None
         if row is not None:
             req.prefix_blocks, req.session, req.model = row
         if self._mix is not None and req.model is None:
@@ -236,7 +267,7 @@ class Client:
             self.world.call_later(self.overall_timeout_s, self._overall_expired, req)
         if self.poison_probability and self._fault_u() < self.poison_probability:
             req.poison = True
-        self.world.metrics.arrival(now)  # counts its first attempt too
+        self._record_arrival(now)  # counts its first attempt too
         self._send(req, now)
         return req
 
@@ -250,7 +281,19 @@ class Client:
         """Send one attempt of a request (counted by the caller)."""
         world = self.world
         req.attempts += 1
-        att = Attempt(req, req.attempts, now, self._reply)
+        att = _new(Attempt)  # ``Attempt.__init__``, inline (every attempt): every field, in its order
+        att.request = req
+        att.number = req.attempts
+        att.t_start_s = now
+        att.finished = False
+        att.cancelled = False
+        att.reply = self._reply_to_me
+        att.path_latency_s = 0.0
+        att.server = None
+        att.t_service_start_s = None
+        att.t_first_token_s = None
+        att.generated = 0
+        att.wrong = False
         if self.throttle is not None and not self.throttle.admit():
             att.finished = True
             self._finish(req, "rejected", att)
@@ -355,7 +398,16 @@ class Client:
                 req.ttft_s = att.t_first_token_s + att.path_latency_s - req.t_arrival_s
             if att.wrong and outcome == "success":
                 outcome = "wrong_answer"
-            self._finish(req, outcome, att)
+            if req.done:  # ``_finish``, inline (every served request)
+                raise RuntimeError(f"request {req.id} of {self.name} ended twice")
+            req.done = True
+            req.outcome = outcome
+            del self.live[req.id]
+            if self.overall_timeout_s is not None:
+                self._current.pop(req.id, None)
+            now = req.t_done_s = self.world.env.now
+            start_s = att.t_service_start_s
+            self._record_outcome(req, outcome, now, None if start_s is None else start_s - att.t_start_s, att.server)
         else:
             self._failed(att, outcome)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import Any
+
+from simpy.events import NORMAL
 
 from sim.components.server import ServerBase
 from sim.engine.distributions import Sampler
 from sim.engine.request import Attempt
-from sim.engine.world import Timer, World
+from sim.engine.world import DUE, Timer, World
+
+_new = object.__new__
 
 
 class PlainServer(ServerBase):
@@ -58,7 +63,13 @@ class PlainServer(ServerBase):
         if busy < self.concurrency:  # start its service (``_done`` does the same for the next in line)
             self.busy = busy + 1
             att.t_service_start_s = now
-            self.running[att] = self.world.call_later(self.service() * self.slow_factor, self._done, att)
+            world = self.world
+            timer = _new(Timer)  # ``world.call_later(service, self._done, att)``, inline (every request)
+            timer.callbacks = DUE
+            timer.fn = self._done
+            timer.args = (att,)
+            heappush(world._queue, (now + self.service() * self.slow_factor, NORMAL, next(world._eid), timer))
+            self.running[att] = timer
         else:
             waiting.append(att)
             if self.state != "healthy" or len(waiting) >= self._on_hi:
@@ -74,7 +85,7 @@ class PlainServer(ServerBase):
             self.area_busy += dt * busy
             self._t_last = now
         self.busy = busy - 1
-        del self.running[att]  # there until now: a crash cancels this call before it drops the entry
+        timer = self.running.pop(att)  # there until now: a crash cancels this call before it drops the entry
         if att.t_first_token_s is None:
             att.t_first_token_s = now
         if self.hung or self.error_probability or self.wrong_probability:
@@ -93,7 +104,16 @@ class PlainServer(ServerBase):
                 continue
             self.busy += 1  # start its service (as ``_enqueue`` does)
             nxt.t_service_start_s = now
-            self.running[nxt] = self.world.call_later(self.service() * self.slow_factor, self._done, nxt)
+            delay_s = self.service() * self.slow_factor
+            if timer is not None:  # the timer that just fired ends this one's service: back on the heap
+                timer.callbacks = DUE  # (``call_later`` without a new Timer; the same heap key it would push)
+                timer.args = (nxt,)
+                world = self.world
+                heappush(world._queue, (now + delay_s, NORMAL, next(world._eid), timer))
+                self.running[nxt] = timer
+                timer = None
+            else:
+                self.running[nxt] = self.world.call_later(delay_s, self._done, nxt)
         if self.state != "healthy" or len(waiting) >= self._on_hi:
             self._check_load()  # else it would do nothing
 

@@ -39,8 +39,9 @@ class MetricsRecorder:
         self.arrivals = [0] * n
         self.attempts = [0] * n
         self.outcomes = [[0] * len(OUTCOMES) for _ in range(n)]
-        self._lat_hist: dict[int, list[int]] = {}
-        self._ttft_hist: dict[int, list[int]] = {}
+        self._lat_hist: list[list[int] | None] = [None] * n
+        self._ttft_hist: list[list[int] | None] = [None] * n
+        """Per bucket, its latency / TTFT histogram counts; None until something is served in it."""
         self.total_arrivals = 0
         self.total_attempts = 0
         self.total_outcomes = [0] * len(OUTCOMES)
@@ -119,14 +120,14 @@ class MetricsRecorder:
                         flags[3][user] = 1
         if k < _N_SERVED:
             # each value is binned once (a binary search) for its bucket's histogram and the whole run's
-            hist = self._lat_hist.get(b)
+            hist = self._lat_hist[b]
             if hist is None:
                 hist = self._lat_hist[b] = [0] * N_BINS
             i_lat = bisect_right(THRESHOLDS, latency)
             hist[i_lat] += 1
             ttft_s = req.ttft_s
             if ttft_s is not None:
-                th = self._ttft_hist.get(b)
+                th = self._ttft_hist[b]
                 if th is None:
                     th = self._ttft_hist[b] = [0] * N_BINS
                 i_ttft = bisect_right(THRESHOLDS, ttft_s)
@@ -211,10 +212,13 @@ class MetricsRecorder:
         """Per-bucket histogram counts, shape (n_buckets, N_BINS); which is 'latency' or 'ttft'."""
         src = self._lat_hist if which == "latency" else self._ttft_hist
         out = np.zeros((self.n_buckets, N_BINS), dtype=np.int64)
-        for b, counts in src.items():
-            out[b] = counts
+        for b, counts in enumerate(src):
+            if counts is not None:
+                out[b] = counts
         return out
 
     def bucket_histogram(self, which: str, b: int) -> list[int] | None:
         """One bucket's histogram counts ('latency' or 'ttft'); None when nothing was served in it."""
-        return (self._lat_hist if which == "latency" else self._ttft_hist).get(b)
+        if not 0 <= b < self.n_buckets:
+            return None
+        return (self._lat_hist if which == "latency" else self._ttft_hist)[b]

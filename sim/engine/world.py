@@ -65,6 +65,10 @@ class Timer:
 
 _new = object.__new__
 
+DUE = _FIRE
+"""A due timer's ``callbacks``: what a hot path that schedules a ``Timer`` inline sets (as ``World.call_later``
+does), or sets again to push a fired timer back on the heap for its next run."""
+
 
 class Clock(simpy.Environment):
     """simpy's Environment with its run loop inlined: the same heap, the same (time, priority, id) keys, the
