@@ -123,7 +123,6 @@ class LoadBalancer(HeldOutOfService):
         if self.outlier is not None:
             self.outlier.start(self.world, self)
 
-
     def in_rotation(self, server: Any) -> bool:
         return server.name in self._in
 
