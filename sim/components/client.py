@@ -166,7 +166,7 @@ class Client:
             if epoch == self._epoch:  # the timer that just fired (this epoch's only one) goes back on the heap
                 timer = self._arrival  # for the next arrival: ``call_later`` without a new Timer or call
                 timer.callbacks = DUE
-                heappush(world._queue, (world.env.now + self._gap() / rate, NORMAL, next(world._eid), timer))
+                heappush(world.heap, (world.env.now + self._gap() / rate, NORMAL, next(world.event_ids), timer))
             else:  # the arrival itself changed the rate (it scheduled the new epoch's stream): as before
                 self._arrival = world.call_later(self._gap() / rate, self._poisson_arrival, self._epoch)
 

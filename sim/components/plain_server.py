@@ -68,7 +68,7 @@ class PlainServer(ServerBase):
             timer.callbacks = DUE
             timer.fn = self._done
             timer.args = (att,)
-            heappush(world._queue, (now + self.service() * self.slow_factor, NORMAL, next(world._eid), timer))
+            heappush(world.heap, (now + self.service() * self.slow_factor, NORMAL, next(world.event_ids), timer))
             self.running[att] = timer
         else:
             waiting.append(att)
@@ -109,7 +109,7 @@ class PlainServer(ServerBase):
                 timer.callbacks = DUE  # (``call_later`` without a new Timer; the same heap key it would push)
                 timer.args = (nxt,)
                 world = self.world
-                heappush(world._queue, (now + delay_s, NORMAL, next(world._eid), timer))
+                heappush(world.heap, (now + delay_s, NORMAL, next(world.event_ids), timer))
                 self.running[nxt] = timer
                 timer = None
             else:

@@ -206,8 +206,11 @@ class World:
         """``clock``: the event loop, a ``Clock`` unless given (a test passes a plain ``simpy.Environment``
         to check that the Clock runs the same events in the same order)."""
         self.env = clock if clock is not None else Clock()
-        self._queue = self.env._queue
-        self._eid = self.env._eid
+        self.heap = self.env._queue
+        """The loop's event heap of (time, priority, id, event): public for the hot paths that push a ``Timer``
+        inline (``call_later`` without its call; see ``DUE``), which use exactly ``call_later``'s key."""
+        self.event_ids = self.env._eid
+        """The loop's insertion counter, the third part of a heap key (same-time events run in this order)."""
         self.streams = RandomStreams(seed)
         self.duration_s = duration_s
         self.timeline = StateTimeline()
@@ -231,7 +234,7 @@ class World:
         timer.callbacks = _FIRE
         timer.fn = fn
         timer.args = args
-        heappush(self._queue, (self.env.now + delay_s, NORMAL, next(self._eid), timer))
+        heappush(self.heap, (self.env.now + delay_s, NORMAL, next(self.event_ids), timer))
         return timer
 
     def use_fault_ledger(self, ledger: Any) -> None:
