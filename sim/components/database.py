@@ -128,8 +128,8 @@ class Database(HeldOutOfService):
         return back
 
     def call_for(self, user: int, zone: str, on_done: Callable[..., None], *args: Any) -> None:
-        """Same interface as a cache's: the user does not matter to a database (``call``, inline: the replicas'
-        path, one call fewer per query)."""
+        """Run one query for a caller in ``zone`` (``call``); same interface as a cache's: the user does not
+        matter to a database. The replicas call this directly: their path is one call per query."""
         rtt, ok = self.world.network.call_s(zone, self.zone, self.available)
         if not ok:
             self._unanswered(rtt, on_done, args)
@@ -141,14 +141,7 @@ class Database(HeldOutOfService):
 
     def call(self, zone: str, on_done: Callable[..., None], *args: Any) -> None:
         """Run one query for a caller in ``zone``: the round trip from its zone is added to the query time."""
-        rtt, ok = self.world.network.call_s(zone, self.zone, self.available)
-        if not ok:
-            self._unanswered(rtt, on_done, args)
-        elif self.busy < self.established:
-            self.queries += 1
-            self._start(rtt, on_done, args)
-        else:
-            self._queue_query(rtt, on_done, args)
+        self.call_for(0, zone, on_done, *args)
 
     def _unanswered(self, rtt: float, on_done: Callable[..., None], args: tuple) -> None:
         """The database is down (the caller waits for its connect timeout) or out of reach: the query fails."""

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sim import run
+from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario, with_changes
 from sim.spec.scenario import Scenario
 
@@ -43,3 +44,13 @@ def replay_fixtures(path: Path, changes: Mapping[str, Any] | None = None, *, nam
         return runner(with_changes(scenario, dict(changes)) if changes else scenario, **run_options)
 
     return scenario_fixture, run_fixture
+
+
+def all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | None:
+    """Seconds after ``t0_s`` until the last replica named ``prefix*`` became healthy; None if one never did."""
+    replicas = {t.component for t in result.transitions if t.component.startswith(prefix) and t.cause.kind == "init"}
+    last: dict[str, float] = {}
+    for t in result.transitions:
+        if t.component in replicas and t.t_s > t0_s and t.state == "healthy":
+            last[t.component] = t.t_s
+    return max(last.values()) - t0_s if replicas and set(last) == replicas else None

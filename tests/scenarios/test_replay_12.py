@@ -12,23 +12,12 @@ import numpy as np
 import pytest
 
 from sim import run
-from sim.observe.result import RunResult
 from sim.spec.loader import load_scenario
-from tests.scenarios.replays import incident, replay_fixtures
+from tests.scenarios.replays import all_healthy_after, incident, replay_fixtures
 
 FILE = incident("google-2025-06-12-config-push.yaml")
 PUSH_S, DISABLED_S = 360.0, 360.0 + 2400.0  # 10:51 and 11:31 PDT
 LARGEST = "api-check-us-central-"
-
-
-def _all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | None:
-    """Seconds after t0_s until the last replica named prefix* became healthy; None if one never did."""
-    replicas = {t.component for t in result.transitions if t.component.startswith(prefix) and t.cause.kind == "init"}
-    last: dict[str, float] = {}
-    for t in result.transitions:
-        if t.component in replicas and t.t_s > t0_s and t.state == "healthy":
-            last[t.component] = t.t_s
-    return max(last.values()) - t0_s if replicas and set(last) == replicas else None
 
 
 scenario, replay = replay_fixtures(FILE, {"run.duration_s": 3600.0})
@@ -41,7 +30,7 @@ def jittered_tail_s() -> float:
                                    "pools.api-check-us-central.startup.retry.multiplier": 2.0,
                                    "pools.api-check-us-central.startup.retry.jitter": "full",
                                    "run.duration_s": DISABLED_S + 300}))
-    return _all_healthy_after(res, LARGEST, DISABLED_S)
+    return all_healthy_after(res, LARGEST, DISABLED_S)
 
 
 def test_global_crash_loop_within_seconds_until_the_disable(replay):
@@ -58,9 +47,9 @@ def test_global_crash_loop_within_seconds_until_the_disable(replay):
 
 
 def test_small_regions_back_in_one_start_up_the_largest_has_a_long_tail_from_its_herd(replay, jittered_tail_s):
-    small = [_all_healthy_after(replay, f"api-check-{z}-", DISABLED_S) for z in ("us-west", "europe", "asia")]
+    small = [all_healthy_after(replay, f"api-check-{z}-", DISABLED_S) for z in ("us-west", "europe", "asia")]
     assert all(s is not None and s < 60 for s in small)  # one start-up after the disable
-    largest = _all_healthy_after(replay, LARGEST, DISABLED_S)
+    largest = all_healthy_after(replay, LARGEST, DISABLED_S)
     # counterfactual: randomized exponential backoff drains the herd within minutes
     assert jittered_tail_s is not None and jittered_tail_s < 300
     assert largest is None or largest > 3 * jittered_tail_s  # without it: a long tail
@@ -78,7 +67,7 @@ def test_a_database_with_twice_the_connections_absorbs_the_herd(replay):
     # 48 tasks tip 4 connections (long tail) and not 8 (back within one start-up and its queries).
     bigger = run(load_scenario(FILE, {"databases.policy-db-us-central.pool_size": 8,
                                       "run.duration_s": DISABLED_S + 300}))
-    tail = _all_healthy_after(bigger, LARGEST, DISABLED_S)
+    tail = all_healthy_after(bigger, LARGEST, DISABLED_S)
     assert tail is not None and tail < 60
-    largest = _all_healthy_after(replay, LARGEST, DISABLED_S)
+    largest = all_healthy_after(replay, LARGEST, DISABLED_S)
     assert largest is None or largest > 5 * tail

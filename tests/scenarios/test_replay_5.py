@@ -16,7 +16,7 @@ from sim import run
 from sim.observe.result import RunResult
 from sim.spec.loader import with_changes
 from sim.spec.scenario import Scenario
-from tests.scenarios.replays import incident, replay_fixtures
+from tests.scenarios.replays import all_healthy_after, incident, replay_fixtures
 
 REPLAY = incident("openai-2024-08-16-restart-herd.yaml")
 BLIP_S, BLIP_END_S = 480.0, 600.0
@@ -34,16 +34,6 @@ def _outage_end_s(result: RunResult, after_s: float) -> float:
     return float(bad.max() + result.scenario.run.bucket_s) if bad.size else after_s
 
 
-def _all_healthy_after(result: RunResult, prefix: str, t0_s: float) -> float | None:
-    """Seconds after t0_s until the last replica named prefix* became healthy; None if one never did."""
-    replicas = {t.component for t in result.transitions if t.component.startswith(prefix) and t.cause.kind == "init"}
-    last: dict[str, float] = {}
-    for t in result.transitions:
-        if t.component in replicas and t.t_s > t0_s and t.state == "healthy":
-            last[t.component] = t.t_s
-    return max(last.values()) - t0_s if replicas and set(last) == replicas else None
-
-
 def _queue_wait_bound_s(scenario: Scenario, **db) -> float:
     store = scenario.topology.databases[0].model_copy(update=db)
     return store.queue_capacity / store.pool_size * store.service_time_s.mean
@@ -55,7 +45,7 @@ def test_a_short_data_plane_blip_becomes_a_long_outage_through_the_restart_herd(
     pool = scenario.topology.pools[0]
     control = run(with_changes(scenario, {"run.duration_s": 900.0, "pools.services.startup": None}))
     # without start-up queries the services are back one start-up after the network (5 s model load)
-    assert _all_healthy_after(control, "services-", BLIP_END_S - 1) == 1 + pool.server.model_load_s
+    assert all_healthy_after(control, "services-", BLIP_END_S - 1) == 1 + pool.server.model_load_s
     assert _outage_end_s(control, BLIP_S) <= BLIP_END_S + 60
     # with jittered exponential backoff on the start-ups the store drains within minutes
     jitter_end = _outage_end_s(jittered, BLIP_S)
