@@ -142,6 +142,14 @@ def fleet_config(replicas: int, policy: str, quick: bool) -> dict[str, Any]:
                                  policy=policy, duration_s=round(duration_s, 1))}
 
 
+def config_of(label: str, quick: bool = True) -> dict[str, Any]:
+    """The configuration a label names: a stack table's (``mm8``, ``trace-healthy``...) or ``fleet-POLICY-N``."""
+    if label.startswith("fleet-"):
+        _, policy, n = label.rsplit("-", 2)
+        return fleet_config(int(n), policy, quick)
+    return {c["label"]: c for c in stack_configs(quick)}[label]
+
+
 # ---- floors -------------------------------------------------------------------------------------
 
 
@@ -435,12 +443,7 @@ def profile(label: str, quick: bool, top: int) -> None:
     import cProfile
     import pstats
 
-    configs = {c["label"]: c for c in stack_configs(quick)}
-    if label.startswith("fleet-"):
-        _, policy, n = label.rsplit("-", 2) if label.count("-") >= 2 else (None, None, None)
-        config = fleet_config(int(n), policy, quick)
-    else:
-        config = configs[label]
+    config = config_of(label, quick)
     from sim import parse_scenario_text, run
 
     scenario = parse_scenario_text(config["yaml"])

@@ -27,10 +27,7 @@ def config(label: str) -> dict:
     sys.path.insert(0, str(HERE.parent))
     import bench
 
-    if label.startswith("fleet-"):
-        _, policy, n = label.rsplit("-", 2)
-        return bench.fleet_config(int(n), policy, True)
-    return {c["label"]: c for c in bench.stack_configs(True)}[label]
+    return bench.config_of(label)
 
 
 def inside(label: str, mode: str) -> None:

@@ -33,11 +33,7 @@ def census(label: str) -> tuple[int, float, Counter]:
     import sim.engine.world as world_module
     from sim import parse_scenario_text, run
 
-    if label.startswith("fleet-"):
-        _, policy, n = label.rsplit("-", 2)
-        config = bench.fleet_config(int(n), policy, True)
-    else:
-        config = {c["label"]: c for c in bench.stack_configs(True)}[label]
+    config = bench.config_of(label)
     samples: list[Counter] = []
 
     def sample(env) -> None:
