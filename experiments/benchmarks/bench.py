@@ -142,8 +142,17 @@ def fleet_config(replicas: int, policy: str, quick: bool) -> dict[str, Any]:
                                  policy=policy, duration_s=round(duration_s, 1))}
 
 
+def fleet_floor_config(replicas: int, quick: bool) -> dict[str, Any]:
+    """The fleet floor (``floor_fleet``) at ``replicas`` servers."""
+    return {"kind": "floor-fleet", "label": f"floor-fleet-{replicas}", "replicas": replicas,
+            "customers": 200_000 if quick else 500_000}
+
+
 def config_of(label: str, quick: bool = True) -> dict[str, Any]:
-    """The configuration a label names: a stack table's (``mm8``, ``trace-healthy``...) or ``fleet-POLICY-N``."""
+    """The configuration a label names: a stack table's (``mm8``, ``trace-healthy``...), ``fleet-POLICY-N`` or
+    ``floor-fleet-N``."""
+    if label.startswith("floor-fleet-"):
+        return fleet_floor_config(int(label.rsplit("-", 1)[1]), quick)
     if label.startswith("fleet-"):
         _, policy, n = label.rsplit("-", 2)
         return fleet_config(int(n), policy, quick)
@@ -211,6 +220,72 @@ def floor_simpy(customers: int) -> dict[str, Any]:
 
     env.schedule(Call(arrive, None), NORMAL, gap())
     env.run()
+    return {"requests": done, "attempts": done}
+
+
+FLEET_FLOOR_BUSY = 0.85
+"""The fleet floor's utilisation per server: the share of replicas with a pending event in the fleet runs
+(heap_census.py: 1,745 entries for 2,048 power_of_two replicas), so that its event list is as deep."""
+
+
+def floor_fleet(customers: int, servers: int) -> dict[str, Any]:
+    """``servers`` M/M/1 queues at utilisation FLEET_FLOOR_BUSY on simpy with bare scheduled callbacks, each
+    customer sent to a server drawn uniformly: two events per customer and one small object per server. What
+    any simpy-based simulator of that many servers spends at the least, so its cost at 2048 servers over its
+    cost at 8 is what the machine (event-list depth, caches) charges for the fleet's size alone."""
+    import numpy as np
+    import simpy
+    from simpy.events import NORMAL
+
+    rng = np.random.default_rng(1)
+    gap, service = _Blocks(rng, 1 / (FLEET_FLOOR_BUSY * servers)), _Blocks(rng, 1.0)
+    env = simpy.Environment()
+    schedule = env.schedule
+
+    class Server:
+        __slots__ = ("busy", "waiting", "done", "wait_s")
+
+        def __init__(self) -> None:
+            self.busy, self.waiting, self.done, self.wait_s = False, deque(), 0, 0.0
+
+    fleet = [Server() for _ in range(servers)]
+    picks: list[int] = []
+    arrived = 0
+
+    class Call:
+        __slots__ = ("callbacks", "_ok", "fn", "arg", "server")
+
+        def __init__(self, fn, arg, server):
+            self.callbacks, self._ok, self.fn, self.arg, self.server = [fire], True, fn, arg, server
+
+    def fire(ev: Call) -> None:
+        ev.fn(ev.arg, ev.server)
+
+    def arrive(_: Any, __: Any) -> None:
+        nonlocal arrived, picks
+        if not picks:
+            picks = rng.integers(0, servers, 1024).tolist()
+        server = fleet[picks.pop()]
+        arrived += 1
+        if arrived < customers:
+            schedule(Call(arrive, None, None), NORMAL, gap())
+        if server.busy:
+            server.waiting.append(env.now)
+        else:
+            server.busy = True
+            schedule(Call(depart, env.now, server), NORMAL, service())
+
+    def depart(t_arrival: float, server: Any) -> None:
+        server.done += 1
+        server.wait_s += env.now - t_arrival
+        if server.waiting:
+            schedule(Call(depart, server.waiting.popleft(), server), NORMAL, service())
+        else:
+            server.busy = False
+
+    env.schedule(Call(arrive, None, None), NORMAL, gap())
+    env.run()
+    done = sum(s.done for s in fleet)
     return {"requests": done, "attempts": done}
 
 
@@ -337,10 +412,12 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
         import simpy  # noqa: F401
 
         base_mb = _rss_mb()
-        fn = floor_simpy if config["kind"] == "floor" else floor_heapq
         gc.callbacks.append(gc_clock)
         c0, w0 = time.process_time(), time.perf_counter()
-        out.update(fn(config["customers"]))
+        if config["kind"] == "floor-fleet":
+            out.update(floor_fleet(config["customers"], config["replicas"]))
+        else:
+            out.update((floor_simpy if config["kind"] == "floor" else floor_heapq)(config["customers"]))
         cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
         gc.callbacks.remove(gc_clock)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -413,12 +490,19 @@ def stack_table(trees: dict[str, str], rounds: int, quick: bool) -> None:
 
 def fleet_table(trees: dict[str, str], rounds: int, quick: bool, policies: tuple[str, ...],
                 sizes: tuple[int, ...]) -> None:
-    configs = [fleet_config(n, p, quick) for p in policies for n in sizes]
+    floors = [fleet_floor_config(n, quick) for n in sizes]
+    configs = floors + [fleet_config(n, p, quick) for p in policies for n in sizes]
     results = _rounds(configs, trees, rounds)
+    floor = {n: _fast_med(results[(f["label"], "")]) for n, f in zip(sizes, floors, strict=True)}
     print(f"\nfleet table: {rounds} round(s); cost = CPU us per request (fastest), x8 = multiple of the same "
-          f"policy's 8-replica cost; MB = peak RSS (run MB: above the RSS before the run)")
+          f"policy's {sizes[0]}-replica cost (fastest; med: of the medians), /floor = x8 over the fleet floor's own "
+          f"x8 (bare simpy, as many servers); MB = peak RSS (run MB: above the RSS before the run)")
     print(f"{'policy':<18} {'tree':<8} {'replicas':>8} {'requests':>9} {'us/req':>8} {'x8':>6} {'x8 med':>6} "
-          f"{'build s':>7} {'gc %':>5} {'peak MB':>8} {'run MB':>7} {'held':>8} {'open':>7}")
+          f"{'/floor':>6} {'build s':>7} {'gc %':>5} {'peak MB':>8} {'run MB':>7} {'held':>8} {'open':>7}")
+    for n in sizes:
+        fast, med = floor[n]
+        print(f"{'floor-fleet':<18} {'':<8} {n:>8} {results[(f'floor-fleet-{n}', '')][0]['requests']:>9} "
+              f"{fast:>8.2f} {fast / floor[sizes[0]][0]:>6.2f} {med / floor[sizes[0]][1]:>6.2f}")
     for policy in policies:
         for tree in trees:
             base = results.get((fleet_config(sizes[0], policy, quick)["label"], tree))
@@ -429,10 +513,11 @@ def fleet_table(trees: dict[str, str], rounds: int, quick: bool, policies: tuple
                 runs = results[(fleet_config(n, policy, quick)["label"], tree)]
                 fast, med = _fast_med(runs)
                 best = min(runs, key=lambda r: r["us_per_request"])
+                over_floor = (fast / b_fast) / (floor[n][0] / floor[sizes[0]][0])
                 print(f"{policy:<18} {tree:<8} {n:>8} {best['requests']:>9} {fast:>8.2f} {fast / b_fast:>6.2f} "
-                      f"{med / b_med:>6.2f} {best['build_cpu_s']:>7.2f} {100 * best['gc_share']:>5.1f} "
-                      f"{max(r['peak_mb'] for r in runs):>8.1f} {max(r['run_mb'] for r in runs):>7.1f} "
-                      f"{best['held']:>8} {best['unfinished']:>7}")
+                      f"{med / b_med:>6.2f} {over_floor:>6.2f} {best['build_cpu_s']:>7.2f} "
+                      f"{100 * best['gc_share']:>5.1f} {max(r['peak_mb'] for r in runs):>8.1f} "
+                      f"{max(r['run_mb'] for r in runs):>7.1f} {best['held']:>8} {best['unfinished']:>7}")
 
 
 # ---- profile ------------------------------------------------------------------------------------
