@@ -23,7 +23,8 @@ The fleet table runs 8, 64, 512 and 2048 LLM replicas (two zones, one load balan
 on, 16 users per replica) at a constant load per replica, for every balancing policy, and
 prints each policy's cost per request as a multiple of its own 8-replica figure.
 
-Every measurement is a fresh subprocess, so its peak memory (ru_maxrss) is its own. Cost is CPU time of
+Every measurement is a fresh subprocess, so its peak memory (ru_maxrss) is its own; numpy's OpenBLAS runs
+single-threaded in it, since idle worker threads that spin count in the process's CPU time. Cost is CPU time of
 that process (``time.process_time``): on a shared machine it is far steadier than wall time, which is
 printed too. Each row reports the fastest and the median of its rounds. Beside cost and memory each run
 reports the share of CPU spent in the garbage collector and, at the end of the simulated time, how many
@@ -429,7 +430,7 @@ def measure(config: dict[str, Any]) -> dict[str, Any]:
 
 def run_one(config: dict[str, Any], tree: str) -> dict[str, Any]:
     """Measure ``config`` in a fresh interpreter whose ``sim`` package comes from ``tree``."""
-    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()), PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, str(HERE), "--one", json.dumps(config)], env=env, capture_output=True,
                           text=True)
     if proc.returncode != 0:

@@ -7,8 +7,10 @@ the machine's load (CPU time on a shared machine varied by a third between round
 For each tree it runs valgrind's cachegrind (no cache simulation) twice over a fresh interpreter whose ``sim``
 comes from that tree: once importing ``sim`` and parsing the scenario only, once also running it; the
 difference is what ``run(scenario)`` executes (build, simulation, results), the span bench.py times. About
-60x slower than the run itself. Instructions are not time (a cache miss costs hundreds of instructions' worth
-and counts as one), so this complements bench.py's CPU time rather than replacing it.
+60x slower than the run itself. numpy's OpenBLAS runs single-threaded here: its idle worker threads spin, and
+under valgrind that spinning added 0-115 M instructions at random to a run (5 % of trace-healthy's).
+Instructions are not time (a cache miss costs hundreds of instructions' worth and counts as one), so this
+complements bench.py's CPU time rather than replacing it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def inside(label: str, mode: str) -> None:
 
 
 def count(tree: str, label: str, mode: str) -> tuple[int, str]:
-    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()), PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONPATH=str(Path(tree).resolve()), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                            sys.executable, str(HERE), "--inside", label, mode], env=env, capture_output=True,
                           text=True)

@@ -298,7 +298,7 @@ class Client:
             att.finished = True
             self._finish(req, "rejected", att)
             return
-        if self.retry is not None:
+        if self.retry is not None and self.retry.counts_attempts:
             self.retry.attempt_started(att.number)
         if self.overall_timeout_s is not None:
             self._current[req.id] = att
@@ -393,7 +393,7 @@ class Client:
         if served and att.request.trace_failed:
             outcome = "server_error"  # the trace recorded a failure: the work was done, the answer is an error
             served = False
-        if self.retry is not None:
+        if self.retry is not None and self.retry.counts_attempts:
             self.retry.attempt_ended(att.number, served)
         if self.throttle is not None:
             self.throttle.record(outcome)
@@ -446,7 +446,7 @@ class Client:
 
     def _timed_out(self, att: Attempt) -> None:
         att.finished = True
-        if self.retry is not None:
+        if self.retry is not None and self.retry.counts_attempts:
             self.retry.attempt_ended(att.number, False)
         if self.throttle is not None:
             self.throttle.record("timeout")

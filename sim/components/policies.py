@@ -72,6 +72,9 @@ class Fallback(Protocol):
 class Retry(Protocol):
     """Retry policy: told when attempts start and end; says whether to retry and after how long."""
 
+    counts_attempts: bool
+    """False when the policy reads nothing of ``attempt_started`` / ``attempt_ended``: the holder may skip them."""
+
     def attempt_started(self, number: int) -> None: ...
 
     def attempt_ended(self, number: int, ok: bool) -> None: ...

@@ -82,3 +82,60 @@ def test_retry_spec_defaults_and_validation():
     assert RetryTokenBucketSpec().token_ratio == 0.1
     with pytest.raises(ValueError):
         RetrySpec(backoff_base_s=2.0, backoff_cap_s=1.0)
+
+
+def test_only_a_budget_or_a_token_bucket_needs_the_attempts_counted():
+    def policy(**kw):
+        return RetryPolicy(RetrySpec(max_attempts=3, **kw), np.random.default_rng(1))
+
+    assert not policy().counts_attempts
+    assert policy(budget=RetryBudgetSpec()).counts_attempts
+    assert policy(token_bucket=RetryTokenBucketSpec()).counts_attempts
+
+
+OVERLOADED = """
+name: retried
+topology:
+  load_balancers: [{{name: lb, upstream: [queue], health_check: {{enabled: false}}}}]
+  pools:
+    - name: queue
+      replicas: 1
+      server: {{mode: plain, concurrency: 1, service_time_s: {{kind: exponential, mean: 1.0}}, queue_capacity: 2}}
+workload:
+  clients:
+    - {{name: users, target: [lb], arrival: {{kind: poisson, rate_rps: 3}}, timeout_s: 30,
+       retry: {{max_attempts: 3, backoff_base_s: 0.1, backoff_cap_s: 1.0{extra}}}}}
+run: {{duration_s: 200, warmup_s: 0, seed: 1, bucket_s: 10}}
+"""
+
+
+@pytest.mark.parametrize("extra", ["", ", budget: {}", ", token_bucket: {}"])
+def test_a_client_counts_attempts_for_its_retry_policy_only_when_the_policy_reads_them(monkeypatch, extra):
+    """Without a budget or bucket the client skips both calls (two per attempt on the request path); with one,
+    every attempt is counted as it starts and as it ends, so nothing is left in flight once all have ended."""
+    from sim import parse_scenario_text
+    from sim.experiment.run import run_with_stack
+
+    calls = {"started": 0, "ended": 0}
+    started, ended = RetryPolicy.attempt_started, RetryPolicy.attempt_ended
+
+    def count_started(self, number):
+        calls["started"] += 1
+        started(self, number)
+
+    def count_ended(self, number, ok):
+        calls["ended"] += 1
+        ended(self, number, ok)
+
+    monkeypatch.setattr(RetryPolicy, "attempt_started", count_started)
+    monkeypatch.setattr(RetryPolicy, "attempt_ended", count_ended)
+    result, stack = run_with_stack(parse_scenario_text(OVERLOADED.format(extra=extra)))
+    attempts = result.summary["attempts"]
+    assert attempts > result.summary["accounting"]["arrivals"], "the queue overflows and attempts are retried"
+    retry = stack.by_name["users"].retry
+    if extra:
+        assert calls["started"] == attempts
+        open_attempts = calls["started"] - calls["ended"]
+        assert retry.active == open_attempts and open_attempts <= 3 + 1  # in flight at the end: queue + service
+    else:
+        assert calls == {"started": 0, "ended": 0} and retry.active == 0

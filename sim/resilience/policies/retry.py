@@ -79,7 +79,10 @@ class RetryPolicy:
         self.tokens = spec.token_bucket.max_tokens if spec.token_bucket is not None else 0.0
         self.denied = 0
         """Retries refused by the budget or the token bucket."""
-        self._limited = self.budget is not None or self.bucket is not None
+        self.counts_attempts = self.budget is not None or self.bucket is not None
+        """Whether ``attempt_started`` / ``attempt_ended`` must be called: only a budget or a token bucket reads
+        the attempts in flight and their outcomes, so without either a holder may skip both (two calls per attempt
+        on the request path) and ``active`` / ``active_retries`` then stay 0."""
         self._waits: dict[int, tuple[float, float]] = {}
         """Attempt number → (its capped wait, the previous attempt's): computed once each."""
 
@@ -117,7 +120,7 @@ class RetryPolicy:
         """Whether attempt ``attempt_number`` (1-based) that failed with ``reason`` is retried."""
         if attempt_number >= self.spec.max_attempts or reason in NOT_RETRIED:
             return False
-        if self._limited and not self.allowed():
+        if self.counts_attempts and not self.allowed():
             self.denied += 1
             return False
         return True
