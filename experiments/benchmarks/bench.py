@@ -21,7 +21,9 @@ measured in the same run, alternating, do. The stack table runs, round after rou
 
 The fleet table runs 8, 64, 512 and 2048 LLM replicas (two zones, one load balancer with health checks
 on, 16 users per replica) at a constant load per replica, for every balancing policy, and
-prints each policy's cost per request as a multiple of its own 8-replica figure.
+prints each policy's cost per request as a multiple of its own 8-replica figure. Each round also runs
+``floor-fleet`` at every size (``floor_fleet``: bare simpy, as many M/M/1 servers), whose own multiple is what
+the machine charges for the fleet's size alone; ``/floor`` divides each policy's multiple by it.
 
 Every measurement is a fresh subprocess, so its peak memory (ru_maxrss) is its own; numpy's OpenBLAS runs
 single-threaded in it, since idle worker threads that spin count in the process's CPU time. Cost is CPU time of
